@@ -1,0 +1,46 @@
+// The engine as the HTTP layer sees it: every call answers an HTTP status and a
+// body shaped exactly as SPEC section 4 says (errors as {error, message, ...}).
+// Reads answer synchronously from the ledger; writes resolve only once the
+// change is durable in the journal (fsync), so the server can acknowledge.
+
+import type { ChannelPatch, HoldLine, LocationPatch, StockItem, AdjustItem } from "../ledger/types.js";
+
+export interface EngineReply {
+  status: number; // HTTP status
+  body: unknown; // JSON-serialisable (or msgpack) body
+}
+
+export interface HoldRequest {
+  id: string;
+  channel?: string;
+  ttlSeconds?: number; // default 900
+  lines: HoldLine[];
+}
+
+export type ReservationMove = "commit" | "release" | "fulfill";
+
+export interface QueryRequest {
+  skus: string[];
+  location?: string;
+  channel?: string;
+}
+
+export interface Engine {
+  /** True once recovery (snapshot + journal replay) has finished. */
+  isReady(): boolean;
+
+  availabilityAt(sku: string, location: string): EngineReply;
+  availabilityAll(sku: string): EngineReply;
+  availabilityForChannel(sku: string, channel: string): EngineReply;
+  query(request: QueryRequest): EngineReply;
+  getReservation(id: string): EngineReply;
+  listLocations(): EngineReply;
+  listChannels(): EngineReply;
+
+  setStock(items: StockItem[]): Promise<EngineReply>;
+  adjustStock(items: AdjustItem[]): Promise<EngineReply>;
+  hold(request: HoldRequest): Promise<EngineReply>;
+  move(id: string, move: ReservationMove): Promise<EngineReply>;
+  putLocation(id: string, patch: LocationPatch): Promise<EngineReply>;
+  putChannel(id: string, patch: ChannelPatch): Promise<EngineReply>;
+}
