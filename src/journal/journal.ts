@@ -1,0 +1,512 @@
+// The write-ahead journal: every state change of the engine is one record
+// appended here, and a change is acknowledged only once its record is on disk
+// (written and fdatasync'ed). Concurrent requests share one fsync (group
+// commit), so throughput is bounded by disk bandwidth, not by fsync latency.
+// On start the engine replays the journal after the newest snapshot with
+// readJournal(), then opens it for appending with Journal.open().
+//
+// The journal is a directory of segment files, each named by the lsn of its
+// first record (journal-<20-digit zero-padded lsn>.log), so sorting names sorts
+// segments and old segments can be deleted whole once a snapshot covers them.
+// A segment is a plain sequence of records; nothing else is in the file:
+//
+//    0               4               8                              16
+//    +---------------+---------------+-------------------------------+----------------------+
+//    | payloadLength |     crc32     |              lsn              | payload              |
+//    |   u32 LE      |    u32 LE     |             u64 LE            | payloadLength bytes  |
+//    +---------------+---------------+-------------------------------+----------------------+
+//                                    |<------------ crc32 covers lsn + payload ------------>|
+//
+// lsns are gap-free (+1 per record) within and across segments. A crash can
+// leave only the tail of the newest segment torn; readJournal() cuts it off.
+// Any damage elsewhere is lost data and is reported as an error, never skipped.
+//
+// Failure model: a failed write or fdatasync is fatal for durability (after a
+// failed fsync the kernel may have dropped the dirty pages, so retrying could
+// report success for data that is gone). Every waiting durable() promise is
+// rejected with the error, every later append() throws JournalFailedError, and
+// the engine is expected to exit and recover from disk.
+
+import * as fs from "node:fs";
+import { open as openFile, type FileHandle } from "node:fs/promises";
+import * as path from "node:path";
+import { crc32 } from "node:zlib";
+
+import { journalFsyncLatency, journalGroupSize } from "../metrics.js";
+
+/** Largest payload of one record (a bound on memory and on what a corrupt length field may claim). */
+export const JOURNAL_RECORD_BYTES_MAX = 64 * 1024 * 1024;
+/** Bytes of the record header: payloadLength, crc32, lsn. */
+export const JOURNAL_RECORD_HEADER_BYTES = 16;
+/** Default segment size after which the journal rotates to a new segment file. */
+export const JOURNAL_SEGMENT_BYTES_MAX_DEFAULT = 256 * 1024 * 1024;
+
+const PENDING_BYTES_INITIAL = 64 * 1024;
+const SEGMENT_NAME = /^journal-(\d{20})\.log$/;
+const LSN_DIGITS = 20;
+
+export interface JournalOptions {
+  /** Directory holding the segment files; created if missing. */
+  dir: string;
+  /** Rotate to a new segment file once the current one exceeds this many bytes (default 256 MiB). */
+  segmentBytesMax?: number;
+}
+
+/** A segment other than the newest is damaged or lsns are missing: acknowledged data is lost. */
+export class JournalCorruptError extends Error {
+  override readonly name = "JournalCorruptError";
+}
+
+/** A write or fdatasync failed earlier (see `cause`); the journal accepts nothing more. */
+export class JournalFailedError extends Error {
+  override readonly name = "JournalFailedError";
+}
+
+/** The journal was closed; appending or rotating is a programmer error. */
+export class JournalClosedError extends Error {
+  override readonly name = "JournalClosedError";
+}
+
+/** File name of the segment whose first record has `firstLsn`. */
+export function segmentFileName(firstLsn: number): string {
+  return `journal-${String(firstLsn).padStart(LSN_DIGITS, "0")}.log`;
+}
+
+interface Segment {
+  firstLsn: number;
+  file: string; // absolute path
+}
+
+/** Segments of `dir` sorted by first lsn; an absent directory has none. */
+function listSegments(dir: string): Segment[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const segments: Segment[] = [];
+  for (const name of names) {
+    const match = SEGMENT_NAME.exec(name);
+    if (match) segments.push({ firstLsn: Number(match[1]), file: path.join(dir, name) });
+  }
+  return segments.sort((a, b) => a.firstLsn - b.firstLsn);
+}
+
+/** Makes creations, renames and deletions in `dir` durable (they live in the directory, not the file). */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await openFile(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function readLsn(buf: Buffer, offset: number): number {
+  // Two u32 reads instead of readBigUInt64LE: no BigInt per record. lsns stay below 2^53.
+  return buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * 0x1_0000_0000;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Callers get `promise` and see the rejection; this only keeps an internal
+  // flush with no waiter left from crashing the process as unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * Append-only, group-committed journal. One instance owns the directory; it
+ * always appends to a segment it created itself (see open()).
+ */
+export class Journal {
+  private readonly dir: string;
+  private readonly segmentBytesMax: number;
+  private handle: FileHandle;
+  private segmentFirstLsn: number;
+  private segmentBytes: number;
+
+  private nextLsn: number;
+  private durableThroughLsn: number;
+
+  // Records appended since the last flush started, laid out exactly as on disk.
+  private pending: Buffer = Buffer.allocUnsafe(PENDING_BYTES_INITIAL);
+  private pendingBytes = 0;
+  // The buffer of the flush in flight; swapped with `pending` so both are reused.
+  private spare: Buffer = Buffer.allocUnsafe(PENDING_BYTES_INITIAL);
+
+  // Waiters for the records not yet in a flush; the flush that takes them settles it.
+  private queuedFlush: Deferred | null = null;
+  // The flush currently writing, and the last lsn it covers.
+  private inFlight: { throughLsn: number; done: Deferred } | null = null;
+  // Serializes every operation on the file handle: flushes, rotation, close.
+  private io: Promise<unknown> = Promise.resolve();
+
+  private failure: Error | null = null;
+  private closed = false;
+  private fsyncs = 0;
+
+  private constructor(dir: string, segmentBytesMax: number, handle: FileHandle, firstLsn: number) {
+    this.dir = dir;
+    this.segmentBytesMax = segmentBytesMax;
+    this.handle = handle;
+    this.segmentFirstLsn = firstLsn;
+    this.segmentBytes = 0;
+    this.nextLsn = firstLsn;
+    this.durableThroughLsn = firstLsn - 1;
+  }
+
+  /**
+   * Opens the journal directory for appending. Call after readJournal() replay;
+   * `nextLsn` = last replayed lsn + 1. Always starts a new segment file named by
+   * its first lsn (an empty segment file of that name, left by a crash, is reused).
+   */
+  static async open(options: JournalOptions, nextLsn: number): Promise<Journal> {
+    if (!Number.isSafeInteger(nextLsn) || nextLsn < 1) throw new RangeError(`nextLsn must be a positive integer: ${nextLsn}`);
+    const segmentBytesMax = options.segmentBytesMax ?? JOURNAL_SEGMENT_BYTES_MAX_DEFAULT;
+    if (!(segmentBytesMax > 0)) throw new RangeError(`segmentBytesMax must be positive: ${segmentBytesMax}`);
+    await fs.promises.mkdir(options.dir, { recursive: true });
+    const handle = await Journal.createSegment(options.dir, nextLsn);
+    return new Journal(options.dir, segmentBytesMax, handle, nextLsn);
+  }
+
+  /** Creates (or reuses an empty) segment starting at `firstLsn` and makes its existence durable. */
+  private static async createSegment(dir: string, firstLsn: number): Promise<FileHandle> {
+    const file = path.join(dir, segmentFileName(firstLsn));
+    const handle = await openFile(file, "a");
+    try {
+      const { size } = await handle.stat();
+      // A non-empty file here means nextLsn disagrees with what is on disk:
+      // appending would duplicate lsns.
+      if (size !== 0) throw new JournalCorruptError(`segment ${file} already holds ${size} bytes; nextLsn ${firstLsn} is wrong`);
+      await fsyncDir(dir);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return handle;
+  }
+
+  /** Last lsn handed out by append() (durable or not). */
+  get lastLsn(): number {
+    return this.nextLsn - 1;
+  }
+
+  /** Every record with lsn <= durableLsn is written and fdatasync'ed. */
+  get durableLsn(): number {
+    return this.durableThroughLsn;
+  }
+
+  /** Number of group commits (write + fdatasync) performed; for tests and diagnostics. */
+  get fsyncCount(): number {
+    return this.fsyncs;
+  }
+
+  /**
+   * Appends one record to the in-memory pending batch and returns its lsn
+   * (gap-free, +1 each). The payload is copied. No syscall: durability comes
+   * from durable(). Throws RangeError above JOURNAL_RECORD_BYTES_MAX, and
+   * JournalFailedError / JournalClosedError once the journal failed or closed.
+   */
+  append(payload: Uint8Array): number {
+    if (this.failure) throw new JournalFailedError("journal failed; no further appends", { cause: this.failure });
+    if (this.closed) throw new JournalClosedError("journal is closed");
+    const length = payload.byteLength;
+    if (length > JOURNAL_RECORD_BYTES_MAX) {
+      throw new RangeError(`journal record of ${length} bytes exceeds ${JOURNAL_RECORD_BYTES_MAX}`);
+    }
+    const recordBytes = JOURNAL_RECORD_HEADER_BYTES + length;
+    this.reservePending(recordBytes);
+    const buf = this.pending;
+    const offset = this.pendingBytes;
+    const lsn = this.nextLsn;
+    buf.writeUInt32LE(length, offset);
+    buf.writeUInt32LE(lsn % 0x1_0000_0000, offset + 8);
+    buf.writeUInt32LE(Math.floor(lsn / 0x1_0000_0000), offset + 12);
+    buf.set(payload, offset + JOURNAL_RECORD_HEADER_BYTES);
+    buf.writeUInt32LE(crc32(buf.subarray(offset + 8, offset + recordBytes)), offset + 4);
+    this.pendingBytes = offset + recordBytes;
+    this.nextLsn = lsn + 1;
+    return lsn;
+  }
+
+  /** Grows the pending buffer geometrically so appends amortize to one copy each. */
+  private reservePending(bytes: number): void {
+    const needed = this.pendingBytes + bytes;
+    if (needed <= this.pending.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(needed, this.pending.length * 2));
+    this.pending.copy(grown, 0, 0, this.pendingBytes);
+    this.pending = grown;
+  }
+
+  /**
+   * Resolves once every record with lsn <= `lsn` is on disk. At most one
+   * write+fdatasync is in flight; records appended meanwhile go together in the
+   * next one. Rejects with the write/fsync error if durability failed.
+   */
+  durable(lsn: number): Promise<void> {
+    if (lsn > this.lastLsn) return Promise.reject(new RangeError(`durable(${lsn}) beyond lastLsn ${this.lastLsn}`));
+    if (lsn <= this.durableThroughLsn) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.inFlight && lsn <= this.inFlight.throughLsn) return this.inFlight.done.promise;
+    if (!this.queuedFlush) {
+      this.queuedFlush = deferred();
+      // Queued behind the flush in flight; it takes whatever is pending when it
+      // starts, so every append until then joins this group.
+      // A failure reaches the waiters through queuedFlush; nothing else to report.
+      this.exclusive(() => this.flush()).catch(() => undefined);
+    }
+    return this.queuedFlush.promise;
+  }
+
+  /**
+   * Makes the current segment durable and starts a new one at lastLsn+1.
+   * Returns the new segment's first lsn; if the current segment is still empty
+   * it is kept and its first lsn returned.
+   */
+  rotate(): Promise<number> {
+    if (this.closed) return Promise.reject(new JournalClosedError("journal is closed"));
+    return this.exclusive(async () => {
+      await this.flush();
+      if (this.segmentBytes > 0) await this.switchSegment();
+      return this.segmentFirstLsn;
+    });
+  }
+
+  /**
+   * Deletes whole segments whose records all have lsn <= `lsn` (typically the
+   * lsn of a durable snapshot). The active segment is never deleted.
+   */
+  pruneThrough(lsn: number): Promise<void> {
+    return this.exclusive(async () => {
+      const segments = listSegments(this.dir);
+      for (let i = 0; i + 1 < segments.length; i++) {
+        const segment = segments[i];
+        // A segment ends right before the next one starts.
+        const lastLsnInSegment = segments[i + 1].firstLsn - 1;
+        if (segment.firstLsn >= this.segmentFirstLsn || lastLsnInSegment > lsn) break;
+        await fs.promises.unlink(segment.file);
+      }
+      // No directory fsync: a deletion undone by a crash leaves an old,
+      // intact segment that readJournal() skips.
+    });
+  }
+
+  /** Makes everything appended durable, then closes the segment. Later appends throw. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return this.exclusive(async () => {
+      try {
+        if (!this.failure) await this.flush();
+      } finally {
+        await this.handle.close();
+      }
+    });
+  }
+
+  /** Runs `task` after every earlier file operation settled, one at a time. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.io.then(task);
+    this.io = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One group commit of everything pending (no-op if nothing is). Runs inside exclusive(). */
+  private async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    const done = this.queuedFlush ?? deferred();
+    this.queuedFlush = null;
+    if (this.pendingBytes === 0) {
+      done.resolve();
+      return;
+    }
+    const throughLsn = this.lastLsn;
+    const records = throughLsn - this.durableThroughLsn;
+    const batch = this.pending;
+    const batchBytes = this.pendingBytes;
+    this.pending = this.spare;
+    this.pendingBytes = 0;
+    this.inFlight = { throughLsn, done };
+    const stopTimer = journalFsyncLatency.startTimer();
+    try {
+      await this.writeFully(batch, batchBytes);
+      await this.handle.datasync();
+    } catch (error) {
+      this.inFlight = null;
+      this.fail(error as Error, done);
+      throw error;
+    }
+    stopTimer();
+    journalGroupSize.observe(records);
+    this.fsyncs++;
+    this.spare = batch;
+    this.segmentBytes += batchBytes;
+    this.durableThroughLsn = throughLsn;
+    this.inFlight = null;
+    done.resolve();
+    if (this.segmentBytes >= this.segmentBytesMax) {
+      try {
+        await this.switchSegment();
+      } catch (error) {
+        // The records are durable; only the next segment could not be created.
+        this.fail(error as Error, null);
+      }
+    }
+  }
+
+  private async writeFully(buf: Buffer, bytes: number): Promise<void> {
+    let offset = 0;
+    while (offset < bytes) {
+      const { bytesWritten } = await this.handle.write(buf, offset, bytes - offset);
+      offset += bytesWritten;
+    }
+  }
+
+  /** Closes the current segment (already durable) and starts one at lastLsn+1 of the durable records. */
+  private async switchSegment(): Promise<void> {
+    const firstLsn = this.durableThroughLsn + 1;
+    const next = await Journal.createSegment(this.dir, firstLsn);
+    const previous = this.handle;
+    this.handle = next;
+    this.segmentFirstLsn = firstLsn;
+    this.segmentBytes = 0;
+    await previous.close();
+  }
+
+  /** Records the fatal error and rejects every waiter, including the one of the failed flush. */
+  private fail(error: Error, current: Deferred | null): void {
+    this.failure ??= error;
+    current?.reject(error);
+    const queued = this.queuedFlush;
+    this.queuedFlush = null;
+    queued?.reject(error);
+  }
+}
+
+/** Result of readJournal(). */
+export interface JournalReadResult {
+  /** Last intact lsn in the journal, or `afterLsn` if that is larger (nothing to replay). */
+  lastLsn: number;
+  /** Records delivered to onRecord (those with lsn > afterLsn). */
+  records: number;
+  /** Bytes cut off the tail of the last segment (a torn or corrupt write). */
+  tornBytes: number;
+}
+
+/**
+ * Reads every intact record with lsn > afterLsn in order, across all segments
+ * of `dir`. `payload` is a view into the segment's file buffer, valid only
+ * during the callback: copy it to keep it. A torn or corrupt tail (short
+ * record, bad checksum, lsn out of sequence) in the LAST segment ends the read
+ * there, and that segment is truncated to its last good record so a later
+ * append never follows garbage. Corruption in any other segment, or lsns
+ * missing between afterLsn and the journal, throws JournalCorruptError.
+ */
+export function readJournal(
+  dir: string,
+  afterLsn: number,
+  onRecord: (lsn: number, payload: Uint8Array) => void,
+): JournalReadResult {
+  const segments = listSegments(dir);
+  let records = 0;
+  let tornBytes = 0;
+  let expectedLsn = -1; // lsn the next record must have; -1 until the first segment read
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    const isLast = i === segments.length - 1;
+    // Whole segments covered by afterLsn (e.g. by a snapshot) are not read.
+    if (!isLast && segments[i + 1].firstLsn <= afterLsn + 1) continue;
+    if (expectedLsn === -1) {
+      if (segment.firstLsn > afterLsn + 1) {
+        throw new JournalCorruptError(`journal starts at lsn ${segment.firstLsn}; lsns ${afterLsn + 1}.. are missing`);
+      }
+    } else if (segment.firstLsn !== expectedLsn) {
+      throw new JournalCorruptError(`segment ${segment.file} starts at lsn ${segment.firstLsn}, expected ${expectedLsn}`);
+    }
+    const buf = fs.readFileSync(segment.file);
+    const scan = scanSegment(buf, segment.firstLsn, afterLsn, onRecord);
+    records += scan.records;
+    expectedLsn = scan.nextLsn;
+    if (scan.goodBytes < buf.length) {
+      const damage = `${scan.problem} at byte ${scan.goodBytes} of ${segment.file}`;
+      if (!isLast) throw new JournalCorruptError(`${damage} (not the last segment: data lost)`);
+      tornBytes = buf.length - scan.goodBytes;
+      truncateDurably(segment.file, scan.goodBytes);
+    }
+  }
+  const lastLsn = expectedLsn === -1 ? afterLsn : Math.max(afterLsn, expectedLsn - 1);
+  return { lastLsn, records, tornBytes };
+}
+
+interface SegmentScan {
+  goodBytes: number; // length of the intact prefix
+  nextLsn: number; // lsn after the last intact record
+  records: number; // records delivered
+  problem: string; // why the scan stopped early, if it did
+}
+
+/** Parses one segment buffer; allocation-free apart from the views handed out. */
+function scanSegment(
+  buf: Buffer,
+  firstLsn: number,
+  afterLsn: number,
+  onRecord: (lsn: number, payload: Uint8Array) => void,
+): SegmentScan {
+  const size = buf.length;
+  let offset = 0;
+  let expectedLsn = firstLsn;
+  let records = 0;
+  let problem = "";
+  while (offset < size) {
+    if (size - offset < JOURNAL_RECORD_HEADER_BYTES) {
+      problem = "short record header";
+      break;
+    }
+    const length = buf.readUInt32LE(offset);
+    const end = offset + JOURNAL_RECORD_HEADER_BYTES + length;
+    if (length > JOURNAL_RECORD_BYTES_MAX || end > size) {
+      problem = `short record (payload length ${length})`;
+      break;
+    }
+    const lsn = readLsn(buf, offset + 8);
+    if (lsn !== expectedLsn) {
+      problem = `lsn ${lsn} out of sequence (expected ${expectedLsn})`;
+      break;
+    }
+    if (crc32(buf.subarray(offset + 8, end)) !== buf.readUInt32LE(offset + 4)) {
+      problem = `bad checksum of lsn ${lsn}`;
+      break;
+    }
+    if (lsn > afterLsn) {
+      onRecord(lsn, buf.subarray(offset + JOURNAL_RECORD_HEADER_BYTES, end));
+      records++;
+    }
+    expectedLsn = lsn + 1;
+    offset = end;
+  }
+  return { goodBytes: offset, nextLsn: expectedLsn, records, problem };
+}
+
+function truncateDurably(file: string, bytes: number): void {
+  const fd = fs.openSync(file, "r+");
+  try {
+    fs.ftruncateSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
