@@ -1,0 +1,253 @@
+// The ledger's exported entry points: thin wrappers that take ids from a
+// caller's scratch area (see layout.ts) and write results back there. Each
+// thread passes its own scratch base `s`, so reader threads can share the one
+// memory with the writer. Only the writer thread may call the write entries.
+
+import {
+  chanFind, chanIncludes, chanIntern, channelApply, channelAvailableOf, chanStageLocation, chanStageReset,
+  availableOf, locFind, locIntern, locationApply, posAddr, posFind, posRebuild, safetyOf, shortfallOf, skuFind,
+  skuHead, stockAdjust as ledgerStockAdjust, stockSet as ledgerStockSet, txAbort as ledgerTxAbort,
+  txBegin as ledgerTxBegin, txCommit as ledgerTxCommit, txTouched, txTouchedPosition, txChanged as ledgerTxChanged, locAddr, chanAddr, skuAddr,
+  locEnabled, P_COMMITTED, P_LOC, P_NEXT, P_ON_HAND, P_RESERVED, P_SEQLOCK, P_SKU, P_VERSION, L_SAFETY, C_BUFFER,
+  C_ALL,
+} from "./ledger";
+import {
+  expireDue, hold, lastChanged, lastCreated, lastLineIndex, lastReservation, move, resAddr, resChannel, resExpiresAt,
+  resFind, resLineCount, resLinePosition, resLineQty, resStatus, stageLine, stagedAddr,
+} from "./reservations";
+import { idRebuild } from "./ids";
+import {
+  CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES, H_LINES, H_LOCATIONS,
+  H_POSITIONS, H_RESERVATIONS, H_SKUS, HEADER, LINE_BYTES, LOCATION_BYTES, POSITION_BYTES, RESERVATION_BYTES,
+  SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_RESULT, SKU_BYTES, SLOT_BYTES, chanBits, chanMask, chanSlots,
+  channels, heap, hget, idBytes, layoutAttach, layoutPlan, lines, locMask, locSlots, locations, posMask, posSlots,
+  positions, resMask, resSlots, reservations, skuMask, skuSlots, skus,
+} from "./layout";
+import { Status } from "./status";
+
+// ── setup ──────────────────────────────────────────────────────────────────
+/** Plans the layout for these capacities; returns the bytes the memory must have (0: over 4 GiB). */
+export function plan(positionsMax: u32, skusMax: u32, reservationsMax: u32, linesMax: u32, idBytesMax: u32): f64 {
+  return <f64>layoutPlan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
+}
+/** Loads the layout from the header (every instance, after plan on the writer). */
+export function attach(): void { layoutAttach(); }
+
+// ── reads ──────────────────────────────────────────────────────────────────
+// Result area (at s + 768): i32 available, onHand, reserved, committed,
+// safetyStock, shortfall, enabled, locIdx; f64 version at +32; i32 index at
+// +40 and i32 changed at +44 for writes.
+
+function writeFigures(s: usize, p: u32): void {
+  const pos = posAddr(p);
+  const out = s + SCRATCH_RESULT;
+  while (true) {
+    const seq = atomic.load<u32>(pos + P_SEQLOCK);
+    if (seq & 1) continue; // a write is in progress on another thread
+    const loc = load<u32>(pos, P_LOC);
+    store<i32>(out, <i32>availableOf(pos));
+    store<u32>(out, load<u32>(pos, P_ON_HAND), 4);
+    store<u32>(out, load<u32>(pos, P_RESERVED), 8);
+    store<u32>(out, load<u32>(pos, P_COMMITTED), 12);
+    store<i32>(out, <i32>safetyOf(pos), 16);
+    store<i32>(out, <i32>shortfallOf(pos), 20);
+    store<i32>(out, locEnabled(loc) ? 1 : 0, 24);
+    store<u32>(out, loc, 28);
+    store<f64>(out, <f64>load<u64>(pos, P_VERSION), 32);
+    if (atomic.load<u32>(pos + P_SEQLOCK) == seq) return;
+  }
+}
+
+/** Figures of (sku at key A, location at key B); returns the position index, or -1 (figures untouched) when unknown. */
+export function readPosition(s: usize, skuLen: u32, locLen: u32): i32 {
+  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
+  if (sku < 0) return -1;
+  const loc = locFind(s + SCRATCH_KEY_B, locLen);
+  if (loc < 0) return -1;
+  const p = posFind(sku, loc);
+  if (p >= 0) writeFigures(s, p);
+  return p;
+}
+
+export function positionFigures(s: usize, p: u32): void { writeFigures(s, p); }
+/** First position of the SKU at key A (creation order), or -1. */
+export function skuFirstPosition(s: usize, skuLen: u32): i32 {
+  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
+  return sku < 0 ? -1 : skuHead(sku);
+}
+export function positionNext(p: u32): i32 { return atomic.load<i32>(posAddr(p) + P_NEXT); }
+export function positionLocation(p: u32): u32 { return load<u32>(posAddr(p), P_LOC); }
+export function positionSku(p: u32): u32 { return load<u32>(posAddr(p), P_SKU); }
+
+/** ATP of the SKU at key A: over every location (channel -1) or a channel's. */
+export function skuAvailable(s: usize, skuLen: u32, channel: i32): f64 {
+  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
+  if (sku < 0) return 0;
+  let sum: i64 = 0;
+  for (let p = skuHead(sku); p >= 0; p = atomic.load<i32>(posAddr(p) + P_NEXT)) {
+    const pos = posAddr(p);
+    if (channel < 0) sum += availableOf(pos);
+    else if (chanIncludes(channel, load<i32>(pos, P_LOC))) sum += channelAvailableOf(channel, pos);
+  }
+  return <f64>sum;
+}
+
+export function channelFind(s: usize, len: u32): i32 { return chanFind(s + SCRATCH_KEY_C, len); }
+export function locationFind(s: usize, len: u32): i32 { return locFind(s + SCRATCH_KEY_B, len); }
+export function channelIncludes(c: u32, loc: u32): i32 { return chanIncludes(c, loc) ? 1 : 0; }
+export function channelPositionAvailable(c: u32, p: u32): f64 { return <f64>channelAvailableOf(c, posAddr(p)); }
+export function channelBuffer(c: u32): u32 { return load<u32>(chanAddr(c), C_BUFFER); }
+export function channelAllLocations(c: u32): i32 { return load<u32>(chanAddr(c), C_ALL) != 0 ? 1 : 0; }
+export function locationEnabled(l: u32): i32 { return locEnabled(l) ? 1 : 0; }
+export function locationSafety(l: u32): u32 { return load<u32>(locAddr(l), L_SAFETY); }
+
+/** Where an id's bytes are: kind 0 SKU, 1 location, 2 channel, 3 reservation. */
+function idRecord(kind: i32, idx: u32): usize {
+  if (kind == 0) return skuAddr(idx);
+  if (kind == 1) return locAddr(idx);
+  if (kind == 2) return chanAddr(idx);
+  return resAddr(idx);
+}
+export function idOffset(kind: i32, idx: u32): u32 { return <u32>idBytes + load<u32>(idRecord(kind, idx)); }
+export function idLength(kind: i32, idx: u32): u32 { return load<u32>(idRecord(kind, idx), 4); }
+
+// ── stock writes ───────────────────────────────────────────────────────────
+export function txBegin(): void { ledgerTxBegin(); }
+export function txCommit(): void { ledgerTxCommit(); }
+export function txAbort(): void { ledgerTxAbort(); }
+export function txTouchedCount(): u32 { return txTouched(); }
+export function txChanged(): i32 { return ledgerTxChanged() ? 1 : 0; }
+export function txTouchedAt(i: u32): u32 { return txTouchedPosition(i); }
+
+/** onHand: -1 leave; safety: -1 leave, -2 clear. */
+export function stockSet(s: usize, skuLen: u32, locLen: u32, onHand: i64, safety: i64): i32 {
+  return ledgerStockSet(s + SCRATCH_KEY_A, skuLen, s + SCRATCH_KEY_B, locLen, onHand, safety);
+}
+export function stockAdjust(s: usize, skuLen: u32, locLen: u32, delta: i64): i32 {
+  return ledgerStockAdjust(s + SCRATCH_KEY_A, skuLen, s + SCRATCH_KEY_B, locLen, delta);
+}
+
+// ── reservations ───────────────────────────────────────────────────────────
+/** Stages merged line i of a hold: sku at key A, location at key B. */
+export function holdStage(s: usize, i: u32, skuLen: u32, locLen: u32, qty: u32): void {
+  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
+  const loc = locFind(s + SCRATCH_KEY_B, locLen);
+  stageLine(i, sku >= 0 && loc >= 0 ? posFind(sku, loc) : -1, loc, qty);
+}
+/** Places the staged hold: id at key A, channel at key C (chanLen 0: none). */
+export function holdPlace(s: usize, idLen: u32, chanLen: u32, n: u32, ttlMs: f64, nowMs: f64): i32 {
+  const status = hold(s + SCRATCH_KEY_A, idLen, s + SCRATCH_KEY_C, chanLen, n, ttlMs, nowMs);
+  writeOutcome(s);
+  return status;
+}
+/** The figure staged line i was checked against (after an insufficient-stock answer). */
+export function holdCheckedAvailable(i: u32): u32 { return load<u32>(stagedAddr(i), 12); }
+/** kind: 1 commit, 2 release, 3 fulfill; the id at key A. */
+export function moveReservation(s: usize, idLen: u32, kind: i32, nowMs: f64): i32 {
+  const status = move(s + SCRATCH_KEY_A, idLen, kind, nowMs);
+  writeOutcome(s);
+  return status;
+}
+function writeOutcome(s: usize): void {
+  const out = s + SCRATCH_RESULT;
+  store<i32>(out, lastReservation, 40);
+  store<i32>(out, (lastChanged ? 1 : 0) | (lastCreated ? 2 : 0), 44);
+  store<i32>(out, lastLineIndex, 48);
+}
+export function expire(nowMs: f64, limit: u32): u32 { return expireDue(nowMs, limit); }
+export function reservationFind(s: usize, idLen: u32): i32 { return resFind(s + SCRATCH_KEY_A, idLen); }
+export function reservationStatus(r: u32): u32 { return resStatus(r); }
+export function reservationChannel(r: u32): i32 { return resChannel(r); }
+export function reservationLineCount(r: u32): u32 { return resLineCount(r); }
+export function reservationLinePosition(r: u32, k: u32): u32 { return resLinePosition(r, k); }
+export function reservationLineQty(r: u32, k: u32): u32 { return resLineQty(r, k); }
+export function reservationExpiresAt(r: u32): f64 { return resExpiresAt(r); }
+
+// ── locations and channels ─────────────────────────────────────────────────
+/** Creates (if new) and updates the location at key B; index at result+40, changed at result+44. Call inside a transaction. */
+export function locationPut(s: usize, locLen: u32, enabled: i32, safety: i64): i32 {
+  const l = locIntern(s + SCRATCH_KEY_B, locLen);
+  if (l < 0) return -l;
+  const out = s + SCRATCH_RESULT;
+  store<i32>(out, l, 40);
+  store<i32>(out, locationApply(l, enabled, safety), 44);
+  return Status.Ok;
+}
+export function channelStageBegin(): void { chanStageReset(); }
+export function channelStage(s: usize, locLen: u32): i32 { return chanStageLocation(s + SCRATCH_KEY_B, locLen); }
+/** Creates (if new) and updates the channel at key C; buffer -1 leave; mode -1 leave, 0 staged set, 1 all. Call inside a transaction. */
+export function channelPut(s: usize, chanLen: u32, buffer: i64, mode: i32, stagedCount: u32): i32 {
+  const c = chanIntern(s + SCRATCH_KEY_C, chanLen);
+  if (c < 0) return -c;
+  const out = s + SCRATCH_RESULT;
+  store<i32>(out, c, 40);
+  store<i32>(out, channelApply(c, buffer, mode, stagedCount), 44);
+  return Status.Ok;
+}
+
+// ── snapshots and determinism ──────────────────────────────────────────────
+// Persistent regions: 0 positions, 1 skus, 2 locations, 3 channels, 4 channel
+// bitsets, 5 reservations, 6 lines, 7 heap, 8 id bytes. Hash tables are derived
+// and rebuilt after a load.
+export function regionBase(i: i32): u32 {
+  switch (i) {
+    case 0: return <u32>positions;
+    case 1: return <u32>skus;
+    case 2: return <u32>locations;
+    case 3: return <u32>channels;
+    case 4: return <u32>chanBits;
+    case 5: return <u32>reservations;
+    case 6: return <u32>lines;
+    case 7: return <u32>heap;
+    case 8: return <u32>idBytes;
+  }
+  return 0;
+}
+export function regionUsedBytes(i: i32): u32 {
+  switch (i) {
+    case 0: return hget(H_POSITIONS) * <u32>POSITION_BYTES;
+    case 1: return hget(H_SKUS) * <u32>SKU_BYTES;
+    case 2: return hget(H_LOCATIONS) * <u32>LOCATION_BYTES;
+    case 3: return hget(H_CHANNELS) * <u32>CHANNEL_BYTES;
+    case 4: return hget(H_CHANNELS) * <u32>CHANNEL_BITS_BYTES;
+    case 5: return hget(H_RESERVATIONS) * <u32>RESERVATION_BYTES;
+    case 6: return hget(H_LINES) * <u32>LINE_BYTES;
+    case 7: return hget(H_HEAP) << 2;
+    case 8: return hget(H_ID_BYTES);
+  }
+  return 0;
+}
+export const REGIONS_PERSISTENT: i32 = 9;
+export const HEADER_OFFSET: u32 = <u32>HEADER;
+export const HEADER_FIELDS: u32 = H_FIELDS;
+
+/** Rebuilds every hash table from the records, in index order. */
+export function rebuildIndexes(): void {
+  idRebuild(skus, SKU_BYTES, skuSlots, skuMask, hget(H_SKUS));
+  idRebuild(locations, LOCATION_BYTES, locSlots, locMask, hget(H_LOCATIONS));
+  idRebuild(channels, CHANNEL_BYTES, chanSlots, chanMask, hget(H_CHANNELS));
+  idRebuild(reservations, RESERVATION_BYTES, resSlots, resMask, hget(H_RESERVATIONS));
+  posRebuild();
+}
+
+function fnv(h: u64, ptr: usize, len: usize): u64 {
+  // 8 bytes a step: this runs over whole tables in tests.
+  let p = ptr;
+  const end8 = ptr + (len & ~7);
+  while (p < end8) { h = (h ^ load<u64>(p)) * 0x100000001B3; p += 8; }
+  while (p < ptr + len) { h = (h ^ <u64>load<u8>(p)) * 0x100000001B3; p++; }
+  return h;
+}
+
+/** A digest of every persistent byte and every hash table: equal digests mean identical state. */
+export function stateHash(): u64 {
+  let h: u64 = 0xCBF29CE484222325;
+  for (let f = H_POSITIONS; f <= H_HELD; f++) h = fnv(h, HEADER + (<usize>f << 2), 4);
+  for (let i = 0; i < REGIONS_PERSISTENT; i++) h = fnv(h, regionBase(i), regionUsedBytes(i));
+  h = fnv(h, posSlots, (<usize>posMask + 1) * SLOT_BYTES);
+  h = fnv(h, skuSlots, (<usize>skuMask + 1) * SLOT_BYTES);
+  h = fnv(h, locSlots, (<usize>locMask + 1) * SLOT_BYTES);
+  h = fnv(h, chanSlots, (<usize>chanMask + 1) * SLOT_BYTES);
+  h = fnv(h, resSlots, (<usize>resMask + 1) * SLOT_BYTES);
+  return h;
+}

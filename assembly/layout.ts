@@ -1,0 +1,218 @@
+// Where everything lives in the shared linear memory. The writer lays the
+// regions out once from the configured capacities (layoutInit) and records
+// their offsets in the header; every other instance over the same memory
+// (reader threads) loads them with layoutAttach. Region bases are then plain
+// globals, so hot paths compute addresses with no indirection.
+//
+//   0        256           1024    4096            65536        131072
+//   ├────────┼─────────────┼───────┼───────────────┼────────────┼──────────────────────────┐
+//   │ unused │ header (u32)│ spare │ scratch areas │ static data│ regions (sized at init)  │
+//   └────────┴─────────────┴───────┴───────────────┴────────────┴──────────────────────────┘
+//   scratch area k (4 KiB each, k = 0 the writer, 1.. readers):
+//     +0 key A (256 B: sku / reservation id) · +256 key B (location) ·
+//     +512 key C (channel) · +768 results (64 B) · +1024 spare
+//
+// Regions, in address order (each 8-byte aligned):
+//   positions     positionsMax × 48 B   (record below)
+//   posSlots      pow2 slots × 8 B      [u32 posIdx+1 | u32 hash] keyed by (skuIdx, locIdx)
+//   skus          skusMax × 24 B        [idOff, idLen, headPos, tailPos, posCount, kitOff]
+//   skuSlots      pow2 slots × 8 B      [skuIdx+1 | hash] keyed by id bytes
+//   locations     LOCATIONS_MAX × 24 B  [idOff, idLen, enabled, safetyDefault, groupOff, spare]
+//   locSlots      pow2 × 8 B
+//   channels      CHANNELS_MAX × 24 B   [idOff, idLen, buffer, allLocations, locCount, spare]
+//   chanSlots     pow2 × 8 B
+//   chanBits      CHANNELS_MAX × 8 KiB  membership bitset over location indexes
+//   reservations  reservationsMax × 40 B (record in reservations.ts)
+//   resSlots      pow2 × 8 B
+//   lines         linesMax × 8 B        [u32 posIdx | u32 qty]
+//   heap          reservationsMax × 4 B expiry min-heap of reservation indexes
+//   idBytes       idBytesMax B          every id's UTF-8 bytes, bump-allocated
+//   txTouched     STOCK_ITEMS_MAX × 24 B the open transaction's touched positions
+//   txSlots       pow2 × 4 B            dedupe of touched positions within a transaction
+//   staging       RESERVATION_LINES_MAX × 16 B  lines of the hold being checked
+//   chanTemp      8 KiB                 a channel bitset being built
+//
+// Position record (48 bytes; the budget is 64 per position including its slot):
+//   0 skuIdx u32 · 4 locIdx u32 · 8 onHand u32 · 12 reserved u32 ·
+//   16 committed u32 · 20 safetyOwn i32 (-1: inherit the location default) ·
+//   24 version u64 · 32 nextInSku i32 (-1: end) · 36 seqlock u32 (odd while
+//   a write is in progress; readers retry) · 40 supplyHead u32 (future dated
+//   supply list, 0: none) · 44 historyHead u32 (movement history ring, 0: none)
+
+import { CHANNELS_MAX, LOCATIONS_MAX, RESERVATION_LINES_MAX, SLOTS_PER_TWO_ENTRIES, STOCK_ITEMS_MAX } from "./constants";
+
+export const HEADER: usize = 256;
+export const SCRATCH_BASE: usize = 4096;
+export const SCRATCH_BYTES: usize = 4096;
+export const SCRATCH_KEY_A: usize = 0;
+export const SCRATCH_KEY_B: usize = 256;
+export const SCRATCH_KEY_C: usize = 512;
+export const SCRATCH_RESULT: usize = 768;
+export const REGIONS_BASE: usize = 131072;
+export const LAYOUT_MAGIC: u32 = 0x4f4d4e49; // "OMNI"
+export const LAYOUT_VERSION: u32 = 1;
+
+export const POSITION_BYTES: usize = 48;
+export const SKU_BYTES: usize = 24;
+export const LOCATION_BYTES: usize = 24;
+export const CHANNEL_BYTES: usize = 24;
+export const RESERVATION_BYTES: usize = 40;
+export const LINE_BYTES: usize = 8;
+export const SLOT_BYTES: usize = 8;
+export const CHANNEL_BITS_BYTES: usize = <usize>LOCATIONS_MAX >> 3;
+export const TOUCHED_BYTES: usize = 24;
+export const STAGING_BYTES: usize = 16;
+
+// Header fields (u32 each, at HEADER + 4 × index). Counts live here, in shared
+// memory, so readers and snapshots see them; bases are copied into globals.
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_TOTAL_BYTES = 2;
+export const H_POSITIONS_MAX = 3;
+export const H_POSITIONS = 4;
+export const H_SKUS_MAX = 5;
+export const H_SKUS = 6;
+export const H_LOCATIONS = 7;
+export const H_CHANNELS = 8;
+export const H_RESERVATIONS_MAX = 9;
+export const H_RESERVATIONS = 10;
+export const H_LINES_MAX = 11;
+export const H_LINES = 12;
+export const H_HEAP = 13;
+export const H_ID_BYTES_MAX = 14;
+export const H_ID_BYTES = 15;
+export const H_HELD = 16;
+export const H_POS_SLOTS = 17;
+export const H_SKU_SLOTS = 18;
+export const H_LOC_SLOTS = 19;
+export const H_CHAN_SLOTS = 20;
+export const H_RES_SLOTS = 21;
+export const H_TX_SLOTS = 22;
+export const H_BASES = 24; // 20 region bases follow, in the order of the diagram
+export const H_FIELDS = 48;
+
+@inline export function hget(field: i32): u32 { return load<u32>(HEADER + (<usize>field << 2)); }
+@inline export function hset(field: i32, value: u32): void { store<u32>(HEADER + (<usize>field << 2), value); }
+
+// Region bases (per instance, loaded from the header).
+export let positions: usize = 0;
+export let posSlots: usize = 0;
+export let skus: usize = 0;
+export let skuSlots: usize = 0;
+export let locations: usize = 0;
+export let locSlots: usize = 0;
+export let channels: usize = 0;
+export let chanSlots: usize = 0;
+export let chanBits: usize = 0;
+export let reservations: usize = 0;
+export let resSlots: usize = 0;
+export let lines: usize = 0;
+export let heap: usize = 0;
+export let idBytes: usize = 0;
+export let touchedBase: usize = 0;
+export let txSlots: usize = 0;
+export let staging: usize = 0;
+export let chanTemp: usize = 0;
+
+// Slot masks (slots - 1), per instance.
+export let posMask: u32 = 0;
+export let skuMask: u32 = 0;
+export let locMask: u32 = 0;
+export let chanMask: u32 = 0;
+export let resMask: u32 = 0;
+export let txMask: u32 = 0;
+
+function slotsFor(entries: u32): u32 {
+  const wanted = <u64>entries * SLOTS_PER_TWO_ENTRIES / 2 + 1;
+  let slots: u64 = 16;
+  while (slots < wanted) slots <<= 1;
+  return <u32>slots;
+}
+
+@inline function align8(n: u64): u64 { return (n + 7) & ~7; }
+
+// Bump pointer of layoutPlan; no allocation (the ledger has no heap).
+let planAt: u64 = 0;
+function place(region: i32, bytes: u64): void {
+  hset(H_BASES + region, <u32>min<u64>(planAt, 0xFFFFFFFF));
+  planAt = align8(planAt + bytes);
+}
+
+/**
+ * Computes the layout for the given capacities and writes it to the header.
+ * Returns the total bytes the memory must hold, or 0 when they exceed 4 GiB.
+ * The memory must already be grown to that size before the ledger is used.
+ */
+export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32, linesMax: u32, idBytesMax: u32): u64 {
+  const posSlotCount = slotsFor(positionsMax);
+  const skuSlotCount = slotsFor(skusMax);
+  const locSlotCount = slotsFor(LOCATIONS_MAX);
+  const chanSlotCount = slotsFor(CHANNELS_MAX);
+  const resSlotCount = slotsFor(reservationsMax);
+  const txSlotCount = slotsFor(STOCK_ITEMS_MAX * 2);
+  planAt = REGIONS_BASE;
+  place(0, <u64>positionsMax * POSITION_BYTES);
+  place(1, <u64>posSlotCount * SLOT_BYTES);
+  place(2, <u64>skusMax * SKU_BYTES);
+  place(3, <u64>skuSlotCount * SLOT_BYTES);
+  place(4, <u64>LOCATIONS_MAX * LOCATION_BYTES);
+  place(5, <u64>locSlotCount * SLOT_BYTES);
+  place(6, <u64>CHANNELS_MAX * CHANNEL_BYTES);
+  place(7, <u64>chanSlotCount * SLOT_BYTES);
+  place(8, <u64>CHANNELS_MAX * CHANNEL_BITS_BYTES);
+  place(9, <u64>reservationsMax * RESERVATION_BYTES);
+  place(10, <u64>resSlotCount * SLOT_BYTES);
+  place(11, <u64>linesMax * LINE_BYTES);
+  place(12, <u64>reservationsMax * 4);
+  place(13, <u64>idBytesMax);
+  place(14, <u64>STOCK_ITEMS_MAX * TOUCHED_BYTES);
+  place(15, <u64>txSlotCount * 4);
+  place(16, <u64>RESERVATION_LINES_MAX * STAGING_BYTES);
+  place(17, <u64>CHANNEL_BITS_BYTES);
+  const at = planAt;
+  if (at >= 0xFFFF0000) return 0;
+  hset(H_MAGIC, LAYOUT_MAGIC);
+  hset(H_VERSION, LAYOUT_VERSION);
+  hset(H_TOTAL_BYTES, <u32>at);
+  hset(H_POSITIONS_MAX, positionsMax);
+  hset(H_SKUS_MAX, skusMax);
+  hset(H_RESERVATIONS_MAX, reservationsMax);
+  hset(H_LINES_MAX, linesMax);
+  hset(H_ID_BYTES_MAX, idBytesMax);
+  hset(H_POS_SLOTS, posSlotCount);
+  hset(H_SKU_SLOTS, skuSlotCount);
+  hset(H_LOC_SLOTS, locSlotCount);
+  hset(H_CHAN_SLOTS, chanSlotCount);
+  hset(H_RES_SLOTS, resSlotCount);
+  hset(H_TX_SLOTS, txSlotCount);
+  return at;
+}
+
+/** Loads the region bases written by layoutPlan into this instance's globals. */
+export function layoutAttach(): void {
+  assert(hget(H_MAGIC) == LAYOUT_MAGIC && hget(H_VERSION) == LAYOUT_VERSION, "ledger memory has no layout");
+  positions = hget(H_BASES + 0);
+  posSlots = hget(H_BASES + 1);
+  skus = hget(H_BASES + 2);
+  skuSlots = hget(H_BASES + 3);
+  locations = hget(H_BASES + 4);
+  locSlots = hget(H_BASES + 5);
+  channels = hget(H_BASES + 6);
+  chanSlots = hget(H_BASES + 7);
+  chanBits = hget(H_BASES + 8);
+  reservations = hget(H_BASES + 9);
+  resSlots = hget(H_BASES + 10);
+  lines = hget(H_BASES + 11);
+  heap = hget(H_BASES + 12);
+  idBytes = hget(H_BASES + 13);
+  touchedBase = hget(H_BASES + 14);
+  txSlots = hget(H_BASES + 15);
+  staging = hget(H_BASES + 16);
+  chanTemp = hget(H_BASES + 17);
+  posMask = hget(H_POS_SLOTS) - 1;
+  skuMask = hget(H_SKU_SLOTS) - 1;
+  locMask = hget(H_LOC_SLOTS) - 1;
+  chanMask = hget(H_CHAN_SLOTS) - 1;
+  resMask = hget(H_RES_SLOTS) - 1;
+  txMask = hget(H_TX_SLOTS) - 1;
+}

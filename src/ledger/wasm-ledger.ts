@@ -1,0 +1,679 @@
+// The StockLedger backed by the AssemblyScript ledger (assembly/) in a shared
+// WebAssembly.Memory. This wrapper only moves ids in and figures out: it
+// encodes string ids into the caller's scratch area (ASCII by a plain loop,
+// anything else through TextEncoder), calls one ledger entry point and builds
+// the answer objects. Every lookup happens inside the WebAssembly hash tables.
+// Location kind/name and a channel's location list (strings the ledger does
+// not need for any figure) live here and travel in snapshots as JSON.
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { LedgerStatus } from "./status.js";
+import type {
+  AdjustItem, ChannelPatch, ChannelRead, ChannelState, HoldLine, HoldOutcome, LedgerCounts, LocationPatch,
+  LocationState, MoveOutcome, PositionFigures, PositionState, ReservationState, ReservationStatus, ShortLine,
+  StockItem, StockLedger, StockWriteOutcome,
+} from "./types.js";
+
+/** Capacities of one ledger; each bounds a region of the shared memory. */
+export interface LedgerCapacities {
+  positionsMax?: number;
+  skusMax?: number;
+  reservationsMax?: number;
+  linesMax?: number;
+  idBytesMax?: number;
+}
+
+export const LEDGER_DEFAULTS = {
+  positionsMax: 1_048_576,
+  reservationsMax: 1_048_576,
+} as const;
+
+const PAGE_BYTES = 65536;
+const WASM_PAGES_MAX = 65536;
+const HEADER = 256;
+const SCRATCH_WRITER = 4096;
+const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768;
+const KEY_BYTES_MAX = 256;
+const QUANTITY_MAX = 1_000_000_000;
+
+// Header field indexes (assembly/layout.ts).
+const H_POSITIONS = 4, H_SKUS = 6, H_LOCATIONS = 7, H_CHANNELS = 8, H_RESERVATIONS = 10, H_LINES = 12;
+const H_HEAP = 13, H_ID_BYTES = 15, H_HELD = 16;
+const HEADER_COUNT_FIELDS = [H_POSITIONS, H_SKUS, H_LOCATIONS, H_CHANNELS, H_RESERVATIONS, H_LINES, H_HEAP, H_ID_BYTES, H_HELD];
+const REGIONS_PERSISTENT = 9;
+
+const enum IdKind { Sku = 0, Location = 1, Channel = 2, Reservation = 3 }
+const MOVE_COMMIT = 1, MOVE_RELEASE = 2, MOVE_FULFILL = 3;
+const RESERVATION_STATUS: ReservationStatus[] = ["held", "held", "committed", "fulfilled", "released", "expired"];
+
+/** The raw exports of assembly/index.ts. */
+interface LedgerExports {
+  plan(positionsMax: number, skusMax: number, reservationsMax: number, linesMax: number, idBytesMax: number): number;
+  attach(): void;
+  readPosition(s: number, skuLen: number, locLen: number): number;
+  positionFigures(s: number, p: number): void;
+  skuFirstPosition(s: number, skuLen: number): number;
+  positionNext(p: number): number;
+  positionLocation(p: number): number;
+  positionSku(p: number): number;
+  skuAvailable(s: number, skuLen: number, channel: number): number;
+  channelFind(s: number, len: number): number;
+  locationFind(s: number, len: number): number;
+  channelIncludes(c: number, loc: number): number;
+  channelPositionAvailable(c: number, p: number): number;
+  channelBuffer(c: number): number;
+  channelAllLocations(c: number): number;
+  locationEnabled(l: number): number;
+  locationSafety(l: number): number;
+  idOffset(kind: number, idx: number): number;
+  idLength(kind: number, idx: number): number;
+  txBegin(): void;
+  txCommit(): void;
+  txAbort(): void;
+  txTouchedCount(): number;
+  txTouchedAt(i: number): number;
+  txChanged(): number;
+  stockSet(s: number, skuLen: number, locLen: number, onHand: bigint, safety: bigint): number;
+  stockAdjust(s: number, skuLen: number, locLen: number, delta: bigint): number;
+  holdStage(s: number, i: number, skuLen: number, locLen: number, qty: number): void;
+  holdPlace(s: number, idLen: number, chanLen: number, n: number, ttlMs: number, nowMs: number): number;
+  holdCheckedAvailable(i: number): number;
+  moveReservation(s: number, idLen: number, kind: number, nowMs: number): number;
+  expire(nowMs: number, limit: number): number;
+  reservationFind(s: number, idLen: number): number;
+  reservationStatus(r: number): number;
+  reservationChannel(r: number): number;
+  reservationLineCount(r: number): number;
+  reservationLinePosition(r: number, k: number): number;
+  reservationLineQty(r: number, k: number): number;
+  reservationExpiresAt(r: number): number;
+  locationPut(s: number, locLen: number, enabled: number, safety: bigint): number;
+  channelStageBegin(): void;
+  channelStage(s: number, locLen: number): number;
+  channelPut(s: number, chanLen: number, buffer: bigint, mode: number, stagedCount: number): number;
+  regionBase(i: number): number;
+  regionUsedBytes(i: number): number;
+  rebuildIndexes(): void;
+  stateHash(): bigint;
+}
+
+let compiledModule: WebAssembly.Module | null = null;
+
+/** The compiled ledger module (compiled once per process; instances are cheap). */
+export function ledgerModule(): WebAssembly.Module {
+  if (compiledModule === null) {
+    const path = fileURLToPath(new URL("../../build/ledger.wasm", ledgerBaseUrl()));
+    compiledModule = new WebAssembly.Module(readFileSync(path));
+  }
+  return compiledModule;
+}
+
+// src/ledger/ (tests, tsx) and dist/src/ledger/ (compiled) both sit two levels
+// below a folder that has build/ beside them; find the repository root.
+function ledgerBaseUrl(): URL {
+  const here = new URL(".", import.meta.url);
+  return here.pathname.includes("/dist/src/") ? new URL("../", here) : here;
+}
+
+function instantiate(memory: WebAssembly.Memory): LedgerExports {
+  const instance = new WebAssembly.Instance(ledgerModule(), {
+    env: {
+      memory,
+      abort(msgPtr: number, filePtr: number, line: number, column: number): never {
+        throw new Error(`ledger invariant violated: ${readAsString(memory, msgPtr)} at ${readAsString(memory, filePtr)}:${line}:${column}`);
+      },
+    },
+  });
+  return instance.exports as unknown as LedgerExports;
+}
+
+// AssemblyScript static strings: UTF-16 with the byte length 4 bytes before.
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (ptr === 0) return "?";
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+  return Buffer.from(new Uint8Array(memory.buffer, ptr, bytes)).toString("utf16le");
+}
+
+const encoder = new TextEncoder();
+const EMPTY_FIGURES = Object.freeze({ available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0 });
+
+export class WasmLedger implements StockLedger {
+  readonly memory: WebAssembly.Memory;
+  private readonly x: LedgerExports;
+  private readonly u8: Uint8Array;
+  private readonly header: Uint32Array;
+  private readonly result: Int32Array;
+  private readonly resultVersion: Float64Array;
+  private readonly s: number; // this thread's scratch base
+  // Strings the ledger keeps no use for, by index.
+  private locationNames: string[] = [];
+  private locationKind: (string | null)[] = [];
+  private locationLabel: (string | null)[] = [];
+  private channelNames: string[] = [];
+  private channelLocations: (string[] | null)[] = [];
+
+  constructor(capacities: LedgerCapacities = {}) {
+    const positionsMax = capacities.positionsMax ?? LEDGER_DEFAULTS.positionsMax;
+    const skusMax = capacities.skusMax ?? positionsMax;
+    const reservationsMax = capacities.reservationsMax ?? LEDGER_DEFAULTS.reservationsMax;
+    const linesMax = capacities.linesMax ?? reservationsMax * 4;
+    const idBytesMax = capacities.idBytesMax ?? Math.min(0xF000_0000, 40 * (skusMax + reservationsMax) + (1 << 22));
+    // Plan in a small probe memory first, then make the real one exactly as large as needed.
+    const probe = new WebAssembly.Memory({ initial: 3, maximum: WASM_PAGES_MAX, shared: true });
+    const totalBytes = instantiate(probe).plan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
+    if (totalBytes === 0) throw new RangeError("ledger capacities need more than 4 GiB of memory");
+    const pages = Math.ceil(totalBytes / PAGE_BYTES);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.x = instantiate(this.memory);
+    this.x.plan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
+    this.x.attach();
+    this.u8 = new Uint8Array(this.memory.buffer);
+    this.header = new Uint32Array(this.memory.buffer, HEADER, 48);
+    this.s = SCRATCH_WRITER;
+    this.result = new Int32Array(this.memory.buffer, this.s + RESULT, 16);
+    this.resultVersion = new Float64Array(this.memory.buffer, this.s + RESULT + 32, 1);
+  }
+
+  // ── id encoding ──────────────────────────────────────────────────────────
+  /** Writes `id` as UTF-8 into key slot `slot` of the scratch area; returns its byte length, or -1 if it does not fit. */
+  private key(slot: number, id: string): number {
+    const n = id.length;
+    if (n > KEY_BYTES_MAX) return -1;
+    const at = this.s + slot;
+    const u8 = this.u8;
+    for (let i = 0; i < n; i++) {
+      const c = id.charCodeAt(i);
+      if (c >= 0x80) return this.keySlow(at, id);
+      u8[at + i] = c;
+    }
+    return n;
+  }
+
+  private keySlow(at: number, id: string): number {
+    const r = encoder.encodeInto(id, this.u8.subarray(at, at + KEY_BYTES_MAX));
+    return r.read === id.length ? r.written : -1;
+  }
+
+  private idString(kind: IdKind, idx: number): string {
+    const off = this.x.idOffset(kind, idx);
+    return Buffer.from(this.memory.buffer, off, this.x.idLength(kind, idx)).toString("utf8");
+  }
+
+  private locationName(l: number): string {
+    let name = this.locationNames[l];
+    if (name === undefined) {
+      name = this.idString(IdKind.Location, l);
+      this.locationNames[l] = name;
+    }
+    return name;
+  }
+
+  private channelName(c: number): string {
+    let name = this.channelNames[c];
+    if (name === undefined) {
+      name = this.idString(IdKind.Channel, c);
+      this.channelNames[c] = name;
+    }
+    return name;
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────
+  private figuresInto(out: PositionFigures): void {
+    const r = this.result;
+    out.available = r[0];
+    out.onHand = r[1];
+    out.reserved = r[2];
+    out.committed = r[3];
+    out.safetyStock = r[4];
+    out.shortfall = r[5];
+    out.version = this.resultVersion[0];
+  }
+
+  readPosition(sku: string, location: string, out: PositionFigures): void {
+    const skuLen = this.key(KEY_A, sku);
+    const locLen = this.key(KEY_B, location);
+    if (skuLen < 0 || locLen < 0 || this.x.readPosition(this.s, skuLen, locLen) < 0) {
+      Object.assign(out, EMPTY_FIGURES);
+      return;
+    }
+    this.figuresInto(out);
+  }
+
+  /** The ledger's figure for (sku, location) alone: the fastest read. */
+  availableAt(sku: string, location: string): number {
+    const skuLen = this.key(KEY_A, sku);
+    const locLen = this.key(KEY_B, location);
+    if (skuLen < 0 || locLen < 0 || this.x.readPosition(this.s, skuLen, locLen) < 0) return 0;
+    return this.result[0];
+  }
+
+  private positionState(p: number, sku: string): PositionState {
+    this.x.positionFigures(this.s, p);
+    const r = this.result;
+    return {
+      sku,
+      location: this.locationName(r[7]),
+      available: r[0],
+      onHand: r[1],
+      reserved: r[2],
+      committed: r[3],
+      safetyStock: r[4],
+      shortfall: r[5],
+      version: this.resultVersion[0],
+      enabled: r[6] === 1,
+    };
+  }
+
+  readSku(sku: string): { available: number; locations: PositionState[] } {
+    const locations: PositionState[] = [];
+    const skuLen = this.key(KEY_A, sku);
+    if (skuLen < 0) return { available: 0, locations };
+    let available = 0;
+    for (let p = this.x.skuFirstPosition(this.s, skuLen); p >= 0; p = this.x.positionNext(p)) {
+      const state = this.positionState(p, sku);
+      available += state.available;
+      locations.push(state);
+    }
+    return { available, locations };
+  }
+
+  /** Network ATP (channel undefined) or channel ATP of a SKU; null for an unknown channel. */
+  skuAvailable(sku: string, channel?: string): number | null {
+    let c = -1;
+    if (channel !== undefined) {
+      c = this.channelIndex(channel);
+      if (c < 0) return null;
+    }
+    const skuLen = this.key(KEY_A, sku);
+    return skuLen < 0 ? 0 : this.x.skuAvailable(this.s, skuLen, c);
+  }
+
+  private channelIndex(channel: string): number {
+    const len = this.key(KEY_C, channel);
+    return len < 0 ? -1 : this.x.channelFind(this.s, len);
+  }
+
+  readSkuForChannel(sku: string, channel: string): ChannelRead | null {
+    const c = this.channelIndex(channel);
+    if (c < 0) return null;
+    const locations: { location: string; available: number }[] = [];
+    const skuLen = this.key(KEY_A, sku);
+    let available = 0;
+    if (skuLen >= 0) {
+      for (let p = this.x.skuFirstPosition(this.s, skuLen); p >= 0; p = this.x.positionNext(p)) {
+        const l = this.x.positionLocation(p);
+        if (this.x.channelIncludes(c, l) === 0) continue;
+        const a = this.x.channelPositionAvailable(c, p);
+        available += a;
+        locations.push({ location: this.locationName(l), available: a });
+      }
+    }
+    return { available, locations };
+  }
+
+  // ── stock writes ─────────────────────────────────────────────────────────
+  setStock(items: readonly StockItem[]): StockWriteOutcome {
+    this.x.txBegin();
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      const skuLen = this.key(KEY_A, item.sku);
+      const locLen = this.key(KEY_B, item.location);
+      let status: number = LedgerStatus.IdLengthOutOfRange;
+      if (skuLen > 0 && locLen > 0) {
+        const onHand = item.onHand === undefined ? -1n : BigInt(item.onHand);
+        const safety = item.safetyStock === undefined ? -1n : item.safetyStock === null ? -2n : BigInt(item.safetyStock);
+        status = this.x.stockSet(this.s, skuLen, locLen, onHand, safety);
+      }
+      if (status !== LedgerStatus.Ok) return this.abortStockWrite(status, i);
+    }
+    return this.commitStockWrite();
+  }
+
+  adjustStock(items: readonly AdjustItem[]): StockWriteOutcome {
+    this.x.txBegin();
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      const skuLen = this.key(KEY_A, item.sku);
+      const locLen = this.key(KEY_B, item.location);
+      let status: number = LedgerStatus.IdLengthOutOfRange;
+      if (skuLen > 0 && locLen > 0) status = this.x.stockAdjust(this.s, skuLen, locLen, BigInt(item.delta));
+      if (status !== LedgerStatus.Ok) return this.abortStockWrite(status, i);
+    }
+    return this.commitStockWrite();
+  }
+
+  private abortStockWrite(status: LedgerStatus, itemIndex: number): StockWriteOutcome {
+    this.x.txAbort();
+    this.forgetRolledBackNames();
+    return { status, itemIndex };
+  }
+
+  private commitStockWrite(): StockWriteOutcome {
+    this.x.txCommit();
+    const n = this.x.txTouchedCount();
+    const positions: PositionState[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = this.x.txTouchedAt(i);
+      positions[i] = this.positionState(p, this.idString(IdKind.Sku, this.x.positionSku(p)));
+    }
+    return { status: LedgerStatus.Ok, changed: this.x.txChanged() === 1, positions };
+  }
+
+  // Names cached for indexes a rolled-back transaction removed would go stale.
+  private forgetRolledBackNames(): void {
+    this.locationNames.length = Math.min(this.locationNames.length, this.header[H_LOCATIONS]);
+    this.channelNames.length = Math.min(this.channelNames.length, this.header[H_CHANNELS]);
+  }
+
+  // ── reservations ─────────────────────────────────────────────────────────
+  hold(id: string, channel: string | null, lines: readonly HoldLine[], ttlMs: number, nowMs: number): HoldOutcome {
+    const merged = mergeLines(lines);
+    const n = merged.length;
+    for (let i = 0; i < n; i++) {
+      const line = merged[i];
+      const skuLen = this.key(KEY_A, line.sku);
+      const locLen = this.key(KEY_B, line.location);
+      if (skuLen <= 0 || locLen <= 0) return { status: LedgerStatus.IdLengthOutOfRange, lineIndex: i };
+      // A merged qty above the quantity limit can never fit; clamp so it stays a u32.
+      this.x.holdStage(this.s, i, skuLen, locLen, Math.min(line.qty, QUANTITY_MAX + 1));
+    }
+    const idLen = this.key(KEY_A, id);
+    const chanLen = channel === null ? 0 : this.key(KEY_C, channel);
+    if (idLen <= 0 || chanLen < 0) return { status: LedgerStatus.IdLengthOutOfRange, lineIndex: -1 };
+    const status = this.x.holdPlace(this.s, idLen, chanLen, n, ttlMs, nowMs);
+    const r = this.result[10];
+    const flags = this.result[11];
+    if (status === LedgerStatus.Ok) {
+      const created = (flags & 2) !== 0;
+      const reservation = created
+        ? { id, status: "held" as const, channel, lines: merged === lines ? merged.slice() : merged, expiresAtMs: nowMs + ttlMs }
+        : this.reservationAt(r, id);
+      return { status, created, changed: (flags & 1) !== 0, reservation };
+    }
+    if (status === LedgerStatus.InsufficientStock) {
+      const shortLines: ShortLine[] = [];
+      for (let i = 0; i < n; i++) {
+        const available = this.x.holdCheckedAvailable(i);
+        if (merged[i].qty > available) shortLines.push({ sku: merged[i].sku, location: merged[i].location, requested: merged[i].qty, available });
+      }
+      return { status, shortLines };
+    }
+    return { status, lineIndex: this.result[12] };
+  }
+
+  commit(id: string, nowMs: number): MoveOutcome { return this.move(id, MOVE_COMMIT, nowMs); }
+  release(id: string, nowMs: number): MoveOutcome { return this.move(id, MOVE_RELEASE, nowMs); }
+  fulfill(id: string, nowMs: number): MoveOutcome { return this.move(id, MOVE_FULFILL, nowMs); }
+
+  private move(id: string, kind: number, nowMs: number): MoveOutcome {
+    const idLen = this.key(KEY_A, id);
+    if (idLen <= 0) return { status: LedgerStatus.ReservationNotFound, reservation: null };
+    const status = this.x.moveReservation(this.s, idLen, kind, nowMs);
+    const r = this.result[10];
+    const reservation = r >= 0 ? this.reservationAt(r, id) : null;
+    if (status === LedgerStatus.Ok) return { status, changed: (this.result[11] & 1) !== 0, reservation: reservation! };
+    return { status, reservation };
+  }
+
+  /** Whether the last hold or move changed state (an expiry it applied counts). */
+  lastChanged(): boolean { return (this.result[11] & 1) !== 0; }
+
+  expire(nowMs: number, limit: number): number { return this.x.expire(nowMs, limit); }
+
+  reservation(id: string): ReservationState | null {
+    const idLen = this.key(KEY_A, id);
+    if (idLen <= 0) return null;
+    const r = this.x.reservationFind(this.s, idLen);
+    return r < 0 ? null : this.reservationAt(r, id);
+  }
+
+  private reservationAt(r: number, id: string): ReservationState {
+    const n = this.x.reservationLineCount(r);
+    const lines: HoldLine[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const p = this.x.reservationLinePosition(r, k);
+      lines[k] = {
+        sku: this.idString(IdKind.Sku, this.x.positionSku(p)),
+        location: this.locationName(this.x.positionLocation(p)),
+        qty: this.x.reservationLineQty(r, k),
+      };
+    }
+    const c = this.x.reservationChannel(r);
+    return {
+      id,
+      status: RESERVATION_STATUS[this.x.reservationStatus(r)],
+      channel: c < 0 ? null : this.channelName(c),
+      lines,
+      expiresAtMs: this.x.reservationExpiresAt(r),
+    };
+  }
+
+  // ── locations and channels ───────────────────────────────────────────────
+  putLocation(id: string, patch: LocationPatch): { status: LedgerStatus; changed: boolean; location: LocationState | null } {
+    const len = this.key(KEY_B, id);
+    if (len <= 0) return { status: LedgerStatus.IdLengthOutOfRange, changed: false, location: null };
+    const before = this.header[H_LOCATIONS];
+    this.x.txBegin();
+    const enabled = patch.enabled === undefined ? -1 : patch.enabled ? 1 : 0;
+    const safety = patch.safetyStock === undefined ? -1n : BigInt(patch.safetyStock);
+    const status = this.x.locationPut(this.s, len, enabled, safety);
+    if (status !== LedgerStatus.Ok) {
+      this.x.txAbort();
+      return { status, changed: false, location: null };
+    }
+    this.x.txCommit();
+    const l = this.result[10];
+    let changed = this.result[11] === 1 || this.header[H_LOCATIONS] !== before;
+    if (patch.kind !== undefined && (this.locationKind[l] ?? null) !== patch.kind) {
+      this.locationKind[l] = patch.kind;
+      changed = true;
+    }
+    if (patch.name !== undefined && (this.locationLabel[l] ?? null) !== patch.name) {
+      this.locationLabel[l] = patch.name;
+      changed = true;
+    }
+    return { status, changed, location: this.locationState(l) };
+  }
+
+  private locationState(l: number): LocationState {
+    return {
+      id: this.locationName(l),
+      enabled: this.x.locationEnabled(l) === 1,
+      safetyStock: this.x.locationSafety(l),
+      kind: this.locationKind[l] ?? null,
+      name: this.locationLabel[l] ?? null,
+    };
+  }
+
+  putChannel(id: string, patch: ChannelPatch): { status: LedgerStatus; changed: boolean; channel: ChannelState | null } {
+    const chanLen = this.key(KEY_C, id);
+    if (chanLen <= 0) return { status: LedgerStatus.IdLengthOutOfRange, changed: false, channel: null };
+    const before = this.header[H_CHANNELS];
+    this.x.txBegin();
+    let list: string[] | null | undefined = undefined;
+    if (patch.locations === null) list = null;
+    else if (patch.locations !== undefined) {
+      list = [...new Set(patch.locations)];
+      this.x.channelStageBegin();
+      for (const location of list) {
+        const len = this.key(KEY_B, location);
+        const status = len <= 0 ? LedgerStatus.IdLengthOutOfRange : this.x.channelStage(this.s, len);
+        if (status !== LedgerStatus.Ok) {
+          this.x.txAbort();
+          this.forgetRolledBackNames();
+          return { status, changed: false, channel: null };
+        }
+      }
+    }
+    const buffer = patch.buffer === undefined ? -1n : BigInt(patch.buffer);
+    const mode = list === undefined ? -1 : list === null ? 1 : 0;
+    const status = this.x.channelPut(this.s, chanLen, buffer, mode, list ? list.length : 0);
+    if (status !== LedgerStatus.Ok) {
+      this.x.txAbort();
+      this.forgetRolledBackNames();
+      return { status, changed: false, channel: null };
+    }
+    this.x.txCommit();
+    const c = this.result[10];
+    let changed = this.result[11] === 1 || this.x.txChanged() === 1 || this.header[H_CHANNELS] !== before;
+    if (list !== undefined && !sameList(this.channelLocations[c] ?? null, list)) {
+      this.channelLocations[c] = list;
+      changed = true;
+    }
+    return { status, changed, channel: this.channelState(c) };
+  }
+
+  private channelState(c: number): ChannelState {
+    return {
+      id: this.channelName(c),
+      locations: this.x.channelAllLocations(c) === 1 ? null : (this.channelLocations[c] ?? []).slice(),
+      buffer: this.x.channelBuffer(c),
+    };
+  }
+
+  listLocations(): LocationState[] {
+    const n = this.header[H_LOCATIONS];
+    const out: LocationState[] = new Array(n);
+    for (let l = 0; l < n; l++) out[l] = this.locationState(l);
+    return out;
+  }
+
+  listChannels(): ChannelState[] {
+    const n = this.header[H_CHANNELS];
+    const out: ChannelState[] = new Array(n);
+    for (let c = 0; c < n; c++) out[c] = this.channelState(c);
+    return out;
+  }
+
+  counts(): LedgerCounts {
+    const h = this.header;
+    return {
+      positions: h[H_POSITIONS],
+      skus: h[H_SKUS],
+      locations: h[H_LOCATIONS],
+      channels: h[H_CHANNELS],
+      reservations: h[H_RESERVATIONS],
+      reservationsHeld: h[H_HELD],
+    };
+  }
+
+  // ── snapshots and determinism ────────────────────────────────────────────
+  /** A digest of the whole ledger state, JS-side strings included. */
+  stateHash(): string {
+    return `${this.x.stateHash().toString(16)}:${hashString(JSON.stringify(this.metaJson()))}`;
+  }
+
+  private metaJson(): unknown {
+    const n = this.header[H_LOCATIONS];
+    const kinds: (string | null)[] = [];
+    const names: (string | null)[] = [];
+    for (let l = 0; l < n; l++) {
+      kinds.push(this.locationKind[l] ?? null);
+      names.push(this.locationLabel[l] ?? null);
+    }
+    const channelLocations: (string[] | null)[] = [];
+    for (let c = 0; c < this.header[H_CHANNELS]; c++) channelLocations.push(this.channelLocations[c] ?? null);
+    return { kinds, names, channelLocations };
+  }
+
+  /**
+   * The ledger as snapshot parts, copied now (the ledger may change while they
+   * are written): [meta length u32][meta JSON][header counts][regions, each
+   * u32 length + bytes].
+   */
+  snapshotParts(): Uint8Array[] {
+    const meta = Buffer.from(JSON.stringify(this.metaJson()), "utf8");
+    const head = Buffer.alloc(4 + 4 * HEADER_COUNT_FIELDS.length);
+    head.writeUInt32LE(meta.length, 0);
+    const parts: Uint8Array[] = [head.subarray(0, 4), meta];
+    const counts = Buffer.alloc(4 * HEADER_COUNT_FIELDS.length);
+    HEADER_COUNT_FIELDS.forEach((f, i) => counts.writeUInt32LE(this.header[f], 4 * i));
+    parts.push(counts);
+    for (let i = 0; i < REGIONS_PERSISTENT; i++) {
+      const base = this.x.regionBase(i);
+      const len = this.x.regionUsedBytes(i);
+      const lenBuf = Buffer.alloc(4);
+      lenBuf.writeUInt32LE(len, 0);
+      parts.push(lenBuf, Buffer.from(this.u8.subarray(base, base + len)));
+    }
+    return parts;
+  }
+
+  /** Loads a snapshot body (from snapshotParts) into this empty ledger. */
+  loadSnapshot(body: Uint8Array): void {
+    if (this.header[H_POSITIONS] !== 0 || this.header[H_RESERVATIONS] !== 0) throw new Error("snapshot load into a non-empty ledger");
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    let at = 0;
+    const metaLen = buf.readUInt32LE(at);
+    at += 4;
+    const meta = JSON.parse(buf.toString("utf8", at, at + metaLen)) as { kinds: (string | null)[]; names: (string | null)[]; channelLocations: (string[] | null)[] };
+    at += metaLen;
+    const counts = HEADER_COUNT_FIELDS.map((_, i) => buf.readUInt32LE(at + 4 * i));
+    at += 4 * HEADER_COUNT_FIELDS.length;
+    const regions: Buffer[] = [];
+    for (let i = 0; i < REGIONS_PERSISTENT; i++) {
+      const len = buf.readUInt32LE(at);
+      at += 4;
+      regions.push(buf.subarray(at, at + len));
+      at += len;
+    }
+    // Capacities are checked by the region sizes: each must fit its region.
+    HEADER_COUNT_FIELDS.forEach((f, i) => (this.header[f] = counts[i]));
+    for (let i = 0; i < REGIONS_PERSISTENT; i++) {
+      const room = this.regionCapacityBytes(i);
+      if (regions[i].length > room) throw new RangeError(`snapshot region ${i} (${regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
+      this.u8.set(regions[i], this.x.regionBase(i));
+    }
+    this.x.rebuildIndexes();
+    this.locationKind = meta.kinds;
+    this.locationLabel = meta.names;
+    this.channelLocations = meta.channelLocations;
+    this.locationNames = [];
+    this.channelNames = [];
+  }
+
+  // Region i ends where the next region starts (layout order), which bounds what fits.
+  private regionCapacityBytes(i: number): number {
+    const bases = new Uint32Array(this.memory.buffer, HEADER + 24 * 4, 18);
+    const order = [0, 2, 4, 6, 8, 9, 11, 12, 13]; // persistent region -> layout region index
+    const r = order[i];
+    return bases[r + 1] - bases[r];
+  }
+}
+
+/** Lines merged per (sku, location), quantities summed, first-seen order; the input itself when nothing merges. */
+export function mergeLines(lines: readonly HoldLine[]): readonly HoldLine[] {
+  const n = lines.length;
+  let duplicate = false;
+  for (let i = 1; i < n && !duplicate; i++) {
+    for (let j = 0; j < i; j++) {
+      if (lines[i].sku === lines[j].sku && lines[i].location === lines[j].location) { duplicate = true; break; }
+    }
+  }
+  if (!duplicate) return lines;
+  const merged: HoldLine[] = [];
+  for (const line of lines) {
+    const same = merged.find((m) => m.sku === line.sku && m.location === line.location);
+    if (same) same.qty += line.qty;
+    else merged.push({ sku: line.sku, location: line.location, qty: line.qty });
+  }
+  return merged;
+}
+
+function sameList(a: string[] | null, b: string[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function hashString(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
+}
+
+/** A new, empty ledger in its own shared memory. */
+export function createWasmLedger(capacities?: LedgerCapacities): WasmLedger {
+  return new WasmLedger(capacities);
+}
