@@ -368,6 +368,7 @@ export class WasmLedger implements StockLedger {
 
   // ── reservations ─────────────────────────────────────────────────────────
   hold(id: string, channel: string | null, lines: readonly HoldLine[], ttlMs: number, nowMs: number): HoldOutcome {
+    this.result[11] = 0; // no stale "changed" flag when we return before the ledger runs
     const merged = mergeLines(lines);
     const n = merged.length;
     for (let i = 0; i < n; i++) {
@@ -387,7 +388,7 @@ export class WasmLedger implements StockLedger {
     if (status === LedgerStatus.Ok) {
       const created = (flags & 2) !== 0;
       const reservation = created
-        ? { id, status: "held" as const, channel, lines: merged === lines ? merged.slice() : merged, expiresAtMs: nowMs + ttlMs }
+        ? { id, status: "held" as const, channel, lines: merged.slice(), expiresAtMs: nowMs + ttlMs }
         : this.reservationAt(r, id);
       return { status, created, changed: (flags & 1) !== 0, reservation };
     }
@@ -407,6 +408,7 @@ export class WasmLedger implements StockLedger {
   fulfill(id: string, nowMs: number): MoveOutcome { return this.move(id, MOVE_FULFILL, nowMs); }
 
   private move(id: string, kind: number, nowMs: number): MoveOutcome {
+    this.result[11] = 0;
     const idLen = this.key(KEY_A, id);
     if (idLen <= 0) return { status: LedgerStatus.ReservationNotFound, reservation: null };
     const status = this.x.moveReservation(this.s, idLen, kind, nowMs);
@@ -517,7 +519,8 @@ export class WasmLedger implements StockLedger {
     this.x.txCommit();
     const c = this.result[10];
     let changed = this.result[11] === 1 || this.x.txChanged() === 1 || this.header[H_CHANNELS] !== before;
-    if (list !== undefined && !sameList(this.channelLocations[c] ?? null, list)) {
+    if (list === null) this.channelLocations[c] = null;
+    else if (list !== undefined && !sameList(this.channelLocations[c] ?? null, list)) {
       this.channelLocations[c] = list;
       changed = true;
     }

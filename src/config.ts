@@ -1,0 +1,63 @@
+// Every OMNISTOCK_* setting, parsed and range-checked once at startup. A bad
+// value stops the process with a message naming the variable, before anything
+// listens. The README lists the same table; keep them in step.
+
+import { cpus } from "node:os";
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  bodyMaxBytes: number;
+  tokensFile: string | null;
+  positionsMax: number;
+  skusMax: number;
+  reservationsMax: number;
+  snapshotEveryRecords: number;
+  expiryIntervalMs: number;
+  workers: number;
+}
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  parse: (raw: string) => Config[K];
+  fallback: Config[K];
+}
+
+function integer(name: string, min: number, max: number): (raw: string) => number {
+  return (raw) => {
+    if (!/^\d+$/.test(raw)) throw new Error(`${name} must be an integer, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`${name} must be within ${min} … ${max}, got ${n}`);
+    return n;
+  };
+}
+
+const text = (raw: string): string => raw;
+
+export const SETTINGS = [
+  { key: "host", env: "OMNISTOCK_HOST", parse: text, fallback: "127.0.0.1" },
+  { key: "port", env: "OMNISTOCK_PORT", parse: integer("OMNISTOCK_PORT", 0, 65535), fallback: 8080 },
+  { key: "dataDir", env: "OMNISTOCK_DATA_DIR", parse: text, fallback: "./data" },
+  { key: "bodyMaxBytes", env: "OMNISTOCK_BODY_MAX", parse: integer("OMNISTOCK_BODY_MAX", 1024, 1 << 30), fallback: 16 * 1024 * 1024 },
+  { key: "tokensFile", env: "OMNISTOCK_TOKENS_FILE", parse: text, fallback: null },
+  { key: "positionsMax", env: "OMNISTOCK_POSITIONS_MAX", parse: integer("OMNISTOCK_POSITIONS_MAX", 16, 40_000_000), fallback: 4_000_000 },
+  { key: "skusMax", env: "OMNISTOCK_SKUS_MAX", parse: integer("OMNISTOCK_SKUS_MAX", 16, 40_000_000), fallback: 0 },
+  { key: "reservationsMax", env: "OMNISTOCK_RESERVATIONS_MAX", parse: integer("OMNISTOCK_RESERVATIONS_MAX", 16, 40_000_000), fallback: 4_000_000 },
+  { key: "snapshotEveryRecords", env: "OMNISTOCK_SNAPSHOT_EVERY", parse: integer("OMNISTOCK_SNAPSHOT_EVERY", 1000, 1e9), fallback: 1_000_000 },
+  { key: "expiryIntervalMs", env: "OMNISTOCK_EXPIRY_INTERVAL_MS", parse: integer("OMNISTOCK_EXPIRY_INTERVAL_MS", 10, 1000), fallback: 250 },
+  { key: "workers", env: "OMNISTOCK_WORKERS", parse: integer("OMNISTOCK_WORKERS", 1, 64), fallback: cpus().length },
+] as const satisfies readonly Setting<keyof Config>[];
+
+/** Reads the configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = {} as Record<string, unknown>;
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env];
+    config[setting.key] = raw === undefined || raw === "" ? setting.fallback : setting.parse(raw);
+  }
+  const result = config as unknown as Config;
+  if (result.skusMax === 0) result.skusMax = result.positionsMax; // every position may be its own SKU
+  return result;
+}

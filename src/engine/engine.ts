@@ -1,0 +1,331 @@
+// The engine: the one writer in front of the ledger. Commands apply to the
+// ledger in arrival order (one thread, no locks); each one that changed state
+// is appended to the journal, and its answer is released only when the
+// journal is durable up to it (group commit: one fsync for everything that
+// arrived meanwhile). An answer that changed nothing still waits for every
+// earlier record, because it may have read state they made. The engine also
+// owns recovery (snapshot + journal tail), the expiry sweeper and snapshots.
+
+import { mkdirSync } from "node:fs";
+import { Journal, readJournal } from "../journal/journal.js";
+import { loadLatestSnapshot, pruneSnapshots, writeSnapshot } from "../journal/snapshot.js";
+import { LedgerStatus } from "../ledger/status.js";
+import type {
+  AdjustItem, ChannelPatch, HoldOutcome, LocationPatch, MoveOutcome, PositionFigures, PositionState,
+  ReservationState, StockItem, StockWriteOutcome,
+} from "../ledger/types.js";
+import { WasmLedger, type LedgerCapacities } from "../ledger/wasm-ledger.js";
+import { ledgerPositions, ledgerReservationsHeld, reservationOutcomes, reservationsExpired } from "../metrics.js";
+import { applyCommand, decodeCommand, encodeCommand, Op, type Command } from "./commands.js";
+import { errorBody, errorFor } from "./errors.js";
+import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } from "./types.js";
+
+export const TTL_SECONDS_DEFAULT = 900;
+export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bounds one record's work
+
+export interface EngineOptions extends LedgerCapacities {
+  dataDir: string;
+  snapshotEveryRecords: number;
+  expiryIntervalMs: number;
+  clock?: () => number; // epoch ms; tests may pin it
+  log?: (message: string) => void;
+}
+
+export interface RecoveryReport {
+  snapshotLsn: number;
+  replayedRecords: number;
+  tornBytes: number;
+  millis: number;
+}
+
+const MOVE_OP: Record<ReservationMove, Op.Commit | Op.Release | Op.Fulfill> = {
+  commit: Op.Commit,
+  release: Op.Release,
+  fulfill: Op.Fulfill,
+};
+
+export class OmnistockEngine implements Engine {
+  private ledger: WasmLedger | null = null;
+  private journal: Journal | null = null;
+  private readonly clock: () => number;
+  private readonly log: (message: string) => void;
+  private sweeper: NodeJS.Timeout | null = null;
+  private recordsSinceSnapshot = 0;
+  private snapshotInFlight: Promise<void> | null = null;
+  private snapshotLsns: number[] = []; // lsns of the snapshots on disk, oldest first
+  private closed = false;
+  private readonly figures: PositionFigures = { available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0 };
+
+  constructor(private readonly options: EngineOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.log = options.log ?? ((m) => process.stderr.write(`${m}\n`));
+  }
+
+  isReady(): boolean {
+    return this.ledger !== null && this.journal !== null && !this.closed;
+  }
+
+  /** Loads the newest snapshot, replays the journal after it, opens the journal and starts the sweeper. */
+  async recover(): Promise<RecoveryReport> {
+    const started = performance.now();
+    const dir = this.options.dataDir;
+    mkdirSync(dir, { recursive: true });
+    const ledger = new WasmLedger(this.options);
+    const snapshot = loadLatestSnapshot(dir, (m) => this.log(`snapshot: ${m}`));
+    let snapshotLsn = 0;
+    if (snapshot) {
+      ledger.loadSnapshot(snapshot.body);
+      snapshotLsn = snapshot.lsn;
+      this.snapshotLsns = [snapshot.lsn];
+    }
+    const read = readJournal(dir, snapshotLsn, (_lsn, payload) => {
+      applyCommand(ledger, decodeCommand(payload));
+    });
+    this.journal = await Journal.open({ dir }, read.lastLsn + 1);
+    this.ledger = ledger;
+    this.recordsSinceSnapshot = read.records;
+    this.updateGauges();
+    this.sweeper = setInterval(() => this.sweep(), this.options.expiryIntervalMs);
+    this.sweeper.unref();
+    return { snapshotLsn, replayedRecords: read.records, tornBytes: read.tornBytes, millis: performance.now() - started };
+  }
+
+  /** Stops the sweeper, waits for durability and closes the journal. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    if (this.snapshotInFlight) await this.snapshotInFlight.catch(() => undefined);
+    if (this.journal) await this.journal.close();
+  }
+
+  /** The ledger (for tests, benchmarks and the state digest). */
+  get ledgerForTests(): WasmLedger {
+    if (!this.ledger) throw new Error("engine is not recovered");
+    return this.ledger;
+  }
+
+  // ── durability ───────────────────────────────────────────────────────────
+  /** Journals a command that changed state; answers once it (and all before it) is durable. */
+  private async durable(command: Command | null, reply: EngineReply): Promise<EngineReply> {
+    const journal = this.journal!;
+    let lsn = journal.lastLsn;
+    if (command !== null) {
+      lsn = journal.append(encodeCommand(command));
+      if (++this.recordsSinceSnapshot >= this.options.snapshotEveryRecords) this.startSnapshot();
+    }
+    await journal.durable(lsn).catch((e: unknown) => this.fatal(e));
+    return reply;
+  }
+
+  private sweep(): void {
+    if (!this.isReady()) return;
+    const nowMs = this.clock();
+    const expired = this.ledger!.expire(nowMs, EXPIRY_BATCH_MAX);
+    if (expired > 0) {
+      reservationsExpired.inc(expired);
+      // The journal write is durable soon; nothing waits on it but later answers.
+      void this.durable([Op.Expire, nowMs, EXPIRY_BATCH_MAX], { status: 200, body: null }).catch((e) => this.fatal(e));
+    }
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    const counts = this.ledger!.counts();
+    ledgerPositions.set(counts.positions);
+    ledgerReservationsHeld.set(counts.reservationsHeld);
+  }
+
+  /** Takes a snapshot now (in the background); resolves when it is on disk. */
+  snapshotNow(): Promise<void> {
+    this.startSnapshot();
+    return this.snapshotInFlight ?? Promise.resolve();
+  }
+
+  private startSnapshot(): void {
+    if (this.snapshotInFlight || !this.isReady()) return;
+    const journal = this.journal!;
+    const lsn = journal.lastLsn;
+    const parts = this.ledger!.snapshotParts(); // a copy: the ledger goes on changing
+    this.recordsSinceSnapshot = 0;
+    this.snapshotInFlight = (async () => {
+      await journal.durable(lsn); // the snapshot never gets ahead of the journal on disk
+      await journal.rotate();
+      await writeSnapshot(this.options.dataDir, lsn, parts);
+      this.snapshotLsns.push(lsn);
+      // Keep two snapshots and the journal the older one needs, in case the newer is damaged.
+      while (this.snapshotLsns.length > 2) this.snapshotLsns.shift();
+      await pruneSnapshots(this.options.dataDir, 2);
+      await journal.pruneThrough(this.snapshotLsns[0]);
+    })()
+      .catch((e) => this.log(`snapshot failed (the journal still holds everything): ${String(e)}`))
+      .finally(() => {
+        this.snapshotInFlight = null;
+      });
+  }
+
+  private fatal(error: unknown): never {
+    this.log(`journal failure, stopping: ${String(error)}`);
+    process.exit(70);
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────
+  availabilityAt(sku: string, location: string): EngineReply {
+    const f = this.figures;
+    this.ledger!.readPosition(sku, location, f);
+    return {
+      status: 200,
+      body: {
+        sku, location, available: f.available, onHand: f.onHand, reserved: f.reserved, committed: f.committed,
+        safetyStock: f.safetyStock, shortfall: f.shortfall, version: f.version,
+      },
+    };
+  }
+
+  availabilityAll(sku: string): EngineReply {
+    return { status: 200, body: this.allLocationsBody(sku) };
+  }
+
+  private allLocationsBody(sku: string): unknown {
+    const read = this.ledger!.readSku(sku);
+    return { sku, available: read.available, locations: read.locations.map(locationEntry) };
+  }
+
+  availabilityForChannel(sku: string, channel: string): EngineReply {
+    const read = this.ledger!.readSkuForChannel(sku, channel);
+    if (read === null) return channelNotFound(channel);
+    return { status: 200, body: { sku, channel, available: read.available, locations: read.locations } };
+  }
+
+  query(request: QueryRequest): EngineReply {
+    const items: unknown[] = new Array(request.skus.length);
+    if (request.channel !== undefined) {
+      for (let i = 0; i < request.skus.length; i++) {
+        const reply = this.availabilityForChannel(request.skus[i], request.channel);
+        if (reply.status !== 200) return reply;
+        items[i] = reply.body;
+      }
+    } else if (request.location !== undefined) {
+      for (let i = 0; i < request.skus.length; i++) items[i] = this.availabilityAt(request.skus[i], request.location).body;
+    } else {
+      for (let i = 0; i < request.skus.length; i++) items[i] = this.allLocationsBody(request.skus[i]);
+    }
+    return { status: 200, body: { items } };
+  }
+
+  getReservation(id: string): EngineReply {
+    const reservation = this.ledger!.reservation(id);
+    if (reservation === null) return { status: 404, body: errorBody(LedgerStatus.ReservationNotFound) };
+    return { status: 200, body: reservationBody(reservation) };
+  }
+
+  listLocations(): EngineReply {
+    return { status: 200, body: { items: this.ledger!.listLocations() } };
+  }
+
+  listChannels(): EngineReply {
+    return { status: 200, body: { items: this.ledger!.listChannels() } };
+  }
+
+  // ── writes ───────────────────────────────────────────────────────────────
+  setStock(items: StockItem[]): Promise<EngineReply> {
+    const outcome = this.ledger!.setStock(items);
+    return this.stockWriteReply([Op.SetStock, items], outcome, items.length);
+  }
+
+  adjustStock(items: AdjustItem[]): Promise<EngineReply> {
+    const outcome = this.ledger!.adjustStock(items);
+    return this.stockWriteReply([Op.AdjustStock, items], outcome, items.length);
+  }
+
+  private stockWriteReply(command: Command, outcome: StockWriteOutcome, applied: number): Promise<EngineReply> {
+    if (outcome.status !== LedgerStatus.Ok) {
+      const index = (outcome as { itemIndex: number }).itemIndex;
+      return this.durable(null, { status: errorFor(outcome.status).http, body: errorBody(outcome.status, `items[${index}]`, { index }) });
+    }
+    const ok = outcome as { changed: boolean; positions: PositionState[] };
+    const reply = { status: 200, body: { applied, positions: ok.positions.map(positionBody) } };
+    return this.durable(ok.changed ? command : null, reply);
+  }
+
+  hold(request: HoldRequest): Promise<EngineReply> {
+    const nowMs = this.clock();
+    const ttlMs = (request.ttlSeconds ?? TTL_SECONDS_DEFAULT) * 1000;
+    const channel = request.channel ?? null;
+    const ledger = this.ledger!;
+    const outcome: HoldOutcome = ledger.hold(request.id, channel, request.lines, ttlMs, nowMs);
+    const command: Command | null = ledger.lastChanged() ? [Op.Hold, request.id, channel, request.lines, ttlMs, nowMs] : null;
+    let reply: EngineReply;
+    if (outcome.status === LedgerStatus.Ok) {
+      const ok = outcome as { created: boolean; reservation: ReservationState };
+      reply = { status: ok.created ? 201 : 200, body: reservationBody(ok.reservation) };
+      reservationOutcomes.inc({ op: "hold", outcome: ok.created ? "held" : "repeat" });
+    } else if (outcome.status === LedgerStatus.InsufficientStock) {
+      const short = outcome as { shortLines: unknown[] };
+      reply = { status: 409, body: errorBody(outcome.status, undefined, { lines: short.shortLines }) };
+      reservationOutcomes.inc({ op: "hold", outcome: "insufficient_stock" });
+    } else {
+      const lineIndex = (outcome as { lineIndex: number }).lineIndex;
+      const prefix = lineIndex >= 0 ? `lines[${lineIndex}]` : undefined;
+      const body = outcome.status === LedgerStatus.ChannelNotFound ? channelNotFound(channel!).body : errorBody(outcome.status, prefix);
+      reply = { status: errorFor(outcome.status).http, body };
+      reservationOutcomes.inc({ op: "hold", outcome: errorFor(outcome.status).code });
+    }
+    return this.durable(command, reply);
+  }
+
+  move(id: string, move: ReservationMove): Promise<EngineReply> {
+    const nowMs = this.clock();
+    const ledger = this.ledger!;
+    const outcome: MoveOutcome =
+      move === "commit" ? ledger.commit(id, nowMs) : move === "release" ? ledger.release(id, nowMs) : ledger.fulfill(id, nowMs);
+    const command: Command | null = ledger.lastChanged() ? [MOVE_OP[move], id, nowMs] : null;
+    let reply: EngineReply;
+    if (outcome.status === LedgerStatus.Ok) {
+      reply = { status: 200, body: reservationBody(outcome.reservation!) };
+      reservationOutcomes.inc({ op: move, outcome: "ok" });
+    } else {
+      const body = errorBody(outcome.status, undefined, outcome.reservation ? { status: outcome.reservation.status } : undefined);
+      reply = { status: errorFor(outcome.status).http, body };
+      reservationOutcomes.inc({ op: move, outcome: errorFor(outcome.status).code });
+    }
+    return this.durable(command, reply);
+  }
+
+  putLocation(id: string, patch: LocationPatch): Promise<EngineReply> {
+    const result = this.ledger!.putLocation(id, patch);
+    if (result.status !== LedgerStatus.Ok) return this.durable(null, { status: errorFor(result.status).http, body: errorBody(result.status) });
+    return this.durable(result.changed ? [Op.PutLocation, id, patch] : null, { status: 200, body: result.location });
+  }
+
+  putChannel(id: string, patch: ChannelPatch): Promise<EngineReply> {
+    const result = this.ledger!.putChannel(id, patch);
+    if (result.status !== LedgerStatus.Ok) return this.durable(null, { status: errorFor(result.status).http, body: errorBody(result.status) });
+    return this.durable(result.changed ? [Op.PutChannel, id, patch] : null, { status: 200, body: result.channel });
+  }
+}
+
+function channelNotFound(channel: string): EngineReply {
+  return { status: 404, body: { error: "not_found", message: `channel "${channel}" not found` } };
+}
+
+function positionBody(p: PositionState): unknown {
+  return {
+    sku: p.sku, location: p.location, available: p.available, onHand: p.onHand, reserved: p.reserved,
+    committed: p.committed, safetyStock: p.safetyStock, shortfall: p.shortfall, version: p.version,
+  };
+}
+
+// SPEC: disabled locations appear with available 0 and enabled: false.
+function locationEntry(p: PositionState): unknown {
+  const entry: Record<string, unknown> = {
+    location: p.location, available: p.available, onHand: p.onHand, reserved: p.reserved, committed: p.committed,
+    safetyStock: p.safetyStock, shortfall: p.shortfall, version: p.version,
+  };
+  if (!p.enabled) entry.enabled = false;
+  return entry;
+}
+
+export function reservationBody(r: ReservationState): unknown {
+  return { id: r.id, status: r.status, channel: r.channel, lines: r.lines, expiresAt: new Date(r.expiresAtMs).toISOString() };
+}
