@@ -367,22 +367,36 @@ export class WasmLedger implements StockLedger {
   }
 
   // ── reservations ─────────────────────────────────────────────────────────
-  hold(id: string, channel: string | null, lines: readonly HoldLine[], ttlMs: number, nowMs: number): HoldOutcome {
-    this.result[11] = 0; // no stale "changed" flag when we return before the ledger runs
-    const merged = mergeLines(lines);
+  /**
+   * The hold itself, answering only its status (the hot path: no objects).
+   * Details of the answer are then read with lastReservationIndex(),
+   * lastCreated(), lastChanged() and the staged figures.
+   */
+  placeHold(id: string, channel: string | null, merged: readonly HoldLine[], ttlMs: number, nowMs: number): LedgerStatus {
+    this.result[11] = 0; // no stale flags when we return before the ledger runs
+    this.result[12] = -1;
     const n = merged.length;
     for (let i = 0; i < n; i++) {
       const line = merged[i];
       const skuLen = this.key(KEY_A, line.sku);
       const locLen = this.key(KEY_B, line.location);
-      if (skuLen <= 0 || locLen <= 0) return { status: LedgerStatus.IdLengthOutOfRange, lineIndex: i };
+      if (skuLen <= 0 || locLen <= 0) {
+        this.result[12] = i;
+        return LedgerStatus.IdLengthOutOfRange;
+      }
       // A merged qty above the quantity limit can never fit; clamp so it stays a u32.
       this.x.holdStage(this.s, i, skuLen, locLen, Math.min(line.qty, QUANTITY_MAX + 1));
     }
     const idLen = this.key(KEY_A, id);
     const chanLen = channel === null ? 0 : this.key(KEY_C, channel);
-    if (idLen <= 0 || chanLen < 0) return { status: LedgerStatus.IdLengthOutOfRange, lineIndex: -1 };
-    const status = this.x.holdPlace(this.s, idLen, chanLen, n, ttlMs, nowMs);
+    if (idLen <= 0 || chanLen < 0) return LedgerStatus.IdLengthOutOfRange;
+    return this.x.holdPlace(this.s, idLen, chanLen, n, ttlMs, nowMs);
+  }
+
+  hold(id: string, channel: string | null, lines: readonly HoldLine[], ttlMs: number, nowMs: number): HoldOutcome {
+    const merged = mergeLines(lines);
+    const n = merged.length;
+    const status = this.placeHold(id, channel, merged, ttlMs, nowMs);
     const r = this.result[10];
     const flags = this.result[11];
     if (status === LedgerStatus.Ok) {
@@ -407,11 +421,17 @@ export class WasmLedger implements StockLedger {
   release(id: string, nowMs: number): MoveOutcome { return this.move(id, MOVE_RELEASE, nowMs); }
   fulfill(id: string, nowMs: number): MoveOutcome { return this.move(id, MOVE_FULFILL, nowMs); }
 
-  private move(id: string, kind: number, nowMs: number): MoveOutcome {
+  /** A reservation move answering only its status (the hot path). kind: 1 commit, 2 release, 3 fulfill. */
+  moveStatus(id: string, kind: number, nowMs: number): LedgerStatus {
     this.result[11] = 0;
+    this.result[10] = -1;
     const idLen = this.key(KEY_A, id);
-    if (idLen <= 0) return { status: LedgerStatus.ReservationNotFound, reservation: null };
-    const status = this.x.moveReservation(this.s, idLen, kind, nowMs);
+    if (idLen <= 0) return LedgerStatus.ReservationNotFound;
+    return this.x.moveReservation(this.s, idLen, kind, nowMs);
+  }
+
+  private move(id: string, kind: number, nowMs: number): MoveOutcome {
+    const status = this.moveStatus(id, kind, nowMs);
     const r = this.result[10];
     const reservation = r >= 0 ? this.reservationAt(r, id) : null;
     if (status === LedgerStatus.Ok) return { status, changed: (this.result[11] & 1) !== 0, reservation: reservation! };
