@@ -239,11 +239,19 @@ function fnv(h: u64, ptr: usize, len: usize): u64 {
   return h;
 }
 
-/** A digest of every persistent byte and every hash table: equal digests mean identical state. */
+/** A digest of every persistent byte (but seqlocks) and every hash table: equal digests mean identical state. */
 export function stateHash(): u64 {
   let h: u64 = 0xCBF29CE484222325;
   for (let f = H_POSITIONS; f <= H_HELD; f++) h = fnv(h, HEADER + (<usize>f << 2), 4);
-  for (let i = 0; i < REGIONS_PERSISTENT; i++) h = fnv(h, regionBase(i), regionUsedBytes(i));
+  // Positions without their seqlock word: it counts writes, rolled-back ones
+  // included, so it is a concurrency device, not ledger state.
+  const n = hget(H_POSITIONS);
+  for (let p: u32 = 0; p < n; p++) {
+    const pos = posAddr(p);
+    h = fnv(h, pos, P_SEQLOCK);
+    h = fnv(h, pos + P_SEQLOCK + 4, POSITION_BYTES - P_SEQLOCK - 4);
+  }
+  for (let i = 1; i < REGIONS_PERSISTENT; i++) h = fnv(h, regionBase(i), regionUsedBytes(i));
   h = fnv(h, posSlots, (<usize>posMask + 1) * SLOT_BYTES);
   h = fnv(h, skuSlots, (<usize>skuMask + 1) * SLOT_BYTES);
   h = fnv(h, locSlots, (<usize>locMask + 1) * SLOT_BYTES);
