@@ -1,0 +1,104 @@
+// Request bodies: which format a request speaks, reading the body from uWS
+// with a byte limit, and decoding it. The limit is enforced twice: up front
+// from Content-Length, and while streaming (chunked bodies have no declared
+// length), answering 413 as soon as the running total passes it instead of
+// buffering the rest. Chunks are copied as they arrive (uWS neuters each
+// ArrayBuffer when the callback returns), so memory grows with the bytes
+// actually received, never with what a client merely declares.
+
+import { Unpackr } from "msgpackr";
+import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
+import type { Exchange } from "./respond.js";
+
+export const BODY_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
+
+export type BodyFormat = "json" | "msgpack";
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The media type of a Content-Type or Accept element: lowercased, parameters dropped. */
+function mediaType(value: string): string {
+  const semicolon = value.indexOf(";");
+  return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+}
+
+function isMsgpackType(type: string): boolean {
+  return type === "application/msgpack" || type === "application/x-msgpack" || type === "application/vnd.msgpack";
+}
+
+/**
+ * The format of a request body from its Content-Type header ("" when absent:
+ * JSON, the API's default); a 415 for anything but JSON or msgpack.
+ */
+export function bodyFormat(contentType: string): BodyFormat {
+  if (contentType.length === 0) return "json";
+  const type = mediaType(contentType);
+  if (type === "application/json" || type.endsWith("+json")) return "json";
+  if (isMsgpackType(type)) return "msgpack";
+  throw new UnsupportedMediaTypeError(type);
+}
+
+/** True when the answer should be msgpack: the request body is msgpack, or Accept names msgpack. */
+export function wantsMsgpack(contentType: string, accept: string): boolean {
+  if (contentType.length > 0 && isMsgpackType(mediaType(contentType))) return true;
+  return accept.length > 0 && accept.includes("msgpack") && accept.split(",").some((part) => isMsgpackType(mediaType(part)));
+}
+
+/** Throws 413 when a declared Content-Length ("" when absent) exceeds `limitBytes`. */
+export function checkDeclaredLength(contentLength: string, limitBytes: number): void {
+  if (contentLength.length === 0) return;
+  const declared = Number(contentLength);
+  if (Number.isFinite(declared) && declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
+}
+
+/**
+ * Reads the whole body. Must be called in the handler's synchronous part
+ * (uWS delivers data right after it returns). Rejects with 413 once the body
+ * passes `limitBytes`; never settles when the client goes away (the caller's
+ * Exchange already knows, and the closure is collected with the response).
+ */
+export function readBody(ex: Exchange, limitBytes: number): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let failed = false;
+    ex.res.onData((chunk: ArrayBuffer, isLast: boolean) => {
+      if (failed) return; // uWS drains the rest; we keep none of it
+      total += chunk.byteLength;
+      if (total > limitBytes) {
+        failed = true;
+        chunks.length = 0;
+        reject(new PayloadTooLargeError(limitBytes));
+        return;
+      }
+      if (chunk.byteLength > 0) chunks.push(new Uint8Array(chunk.slice(0))); // copy: uWS neuters the chunk
+      if (!isLast) return;
+      if (chunks.length <= 1) resolve(chunks.length === 1 ? chunks[0] : new Uint8Array(0));
+      else resolve(Buffer.concat(chunks, total));
+    });
+  });
+}
+
+/** Decodes a body as `format`; malformed input is a 400 naming the problem. */
+export function decodeBody(bytes: Uint8Array, format: BodyFormat): unknown {
+  if (bytes.byteLength === 0) throw new InvalidRequestError(`body: required (a ${format === "json" ? "JSON" : "msgpack"} object)`);
+  if (format === "msgpack") {
+    try {
+      return unpackr.unpack(bytes);
+    } catch (error) {
+      throw new InvalidRequestError(`body: malformed msgpack (${(error as Error).message})`);
+    }
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new InvalidRequestError("body: not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidRequestError(`body: malformed JSON (${(error as Error).message})`);
+  }
+}

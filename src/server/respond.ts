@@ -1,0 +1,148 @@
+// Writing replies: status line, Content-Type, the body as JSON or msgpack,
+// and the request's metrics, for every response the server sends. A reply
+// written after an await goes through `res.cork` (one syscall, and uWS
+// requires it outside the handler's synchronous part) and is dropped when the
+// client went away: uWS frees an aborted response, and touching it crashes
+// the process.
+
+import type { HttpResponse } from "uWebSockets.js";
+import { Packr } from "msgpackr";
+import { httpLatency, httpRequests } from "../metrics.js";
+import { HttpError, InternalError } from "./errors.js";
+
+export const CONTENT_TYPE_JSON = "application/json";
+export const CONTENT_TYPE_MSGPACK = "application/msgpack";
+
+// Plain msgpack maps, no msgpackr record extension: any msgpack client must
+// be able to read the answer.
+export const msgpack = new Packr({ useRecords: false, mapsAsObjects: true });
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  410: "Gone",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+  507: "Insufficient Storage",
+};
+const STATUS_LINES = new Map<number, string>();
+for (const [status, text] of Object.entries(STATUS_TEXT)) STATUS_LINES.set(Number(status), `${status} ${text}`);
+
+function statusLine(status: number): string {
+  return STATUS_LINES.get(status) ?? String(status);
+}
+
+/** The metric children of one route template, resolved once so a request does no label lookups. */
+export class RouteMetrics {
+  private readonly counters = new Map<number, { inc(): void }>();
+  private readonly latency: { observe(value: number): void };
+
+  constructor(readonly template: string) {
+    this.latency = httpLatency.labels(template);
+  }
+
+  observe(status: number, startedAtMs: number): void {
+    let counter = this.counters.get(status);
+    if (counter === undefined) {
+      counter = httpRequests.labels(this.template, String(status));
+      this.counters.set(status, counter);
+    }
+    counter.inc();
+    this.latency.observe((performance.now() - startedAtMs) / 1000);
+  }
+}
+
+/** Route label of requests no route matched (one label, whatever the path, to bound cardinality). */
+export const UNMATCHED = new RouteMetrics("unmatched");
+
+/**
+ * One request in flight: the uWS response, how to encode the answer, and
+ * whether it may still be written. Handlers that answer synchronously and
+ * handlers that await share it.
+ */
+export class Exchange {
+  aborted = false; // the client went away: never touch res again
+  finished = false; // a reply was written
+  route: RouteMetrics = UNMATCHED;
+
+  constructor(
+    readonly res: HttpResponse,
+    readonly msgpack: boolean, // answer in msgpack
+    readonly startedAtMs: number,
+  ) {}
+
+  /** Registers uWS's abort handler; required before a handler returns without answering. */
+  keepAlive(): void {
+    this.res.onAborted(() => {
+      this.aborted = true;
+    });
+  }
+}
+
+/** Writes a reply now (inside the handler, or inside a cork). */
+export function send(ex: Exchange, status: number, body: unknown, header: readonly [string, string] | null = null): void {
+  if (ex.aborted || ex.finished) return;
+  // Encode before writing anything: an encoding failure must still leave the
+  // response free for the 500 that fail() writes.
+  const payload = ex.msgpack ? msgpack.pack(body) : JSON.stringify(body);
+  ex.finished = true;
+  const res = ex.res;
+  res.writeStatus(statusLine(status));
+  if (header !== null) res.writeHeader(header[0], header[1]);
+  res.writeHeader("Content-Type", ex.msgpack ? CONTENT_TYPE_MSGPACK : CONTENT_TYPE_JSON).end(payload);
+  ex.route.observe(status, ex.startedAtMs);
+}
+
+/** Writes a pre-encoded text reply now (metrics, OpenAPI). */
+export function sendText(ex: Exchange, status: number, contentType: string, text: string): void {
+  if (ex.aborted || ex.finished) return;
+  ex.finished = true;
+  ex.res.writeStatus(statusLine(status)).writeHeader("Content-Type", contentType).end(text);
+  ex.route.observe(status, ex.startedAtMs);
+}
+
+/** Writes a reply after an await: corked, and dropped when the client went away. */
+export function sendLater(ex: Exchange, status: number, body: unknown): void {
+  if (ex.aborted || ex.finished) return;
+  ex.res.cork(() => send(ex, status, body));
+}
+
+/** The error body of SPEC section 4. */
+export function errorBody(code: string, message: string): { error: string; message: string } {
+  return { error: code, message };
+}
+
+/** Answers `error`: its own status and code for a boundary error, 500 `internal` (logged) for anything else. */
+export function fail(ex: Exchange, error: unknown): void {
+  let httpError: HttpError;
+  if (error instanceof HttpError) {
+    httpError = error;
+  } else {
+    console.error("omnistock http: unexpected error", error);
+    httpError = new InternalError();
+  }
+  send(ex, httpError.status, errorBody(httpError.code, httpError.message), httpError.header);
+}
+
+/** `fail` after an await: corked, and dropped when the client went away. */
+export function failLater(ex: Exchange, error: unknown): void {
+  if (ex.aborted || ex.finished) {
+    if (!(error instanceof HttpError)) console.error("omnistock http: unexpected error after the reply", error);
+    return;
+  }
+  try {
+    ex.res.cork(() => fail(ex, error));
+  } catch (writeError) {
+    // Last resort: this runs in a promise's catch, and throwing here would be
+    // an unhandled rejection, which ends the process.
+    console.error("omnistock http: cannot write an error reply", writeError);
+  }
+}
