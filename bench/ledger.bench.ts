@@ -1,0 +1,161 @@
+// The ledger's hot paths, in-process and single-threaded, beside the plain
+// TypeScript reference model (Map<string, …>) measured in the same run: ATP
+// reads, single-line hold+release, 5-line holds, commit+fulfill. Called with
+// string ids, as the server calls them. Each tinybench iteration runs a batch
+// of BATCH operations so the timer's own cost does not dominate.
+//
+// Run: npm run bench   (or: node dist/bench/ledger.bench.js after npm run build)
+
+import { Bench } from "tinybench";
+import { ReferenceLedger } from "../src/ledger/reference-model.js";
+import type { HoldLine, PositionFigures, StockLedger } from "../src/ledger/types.js";
+import { WasmLedger } from "../src/ledger/wasm-ledger.js";
+
+const BATCH = 10_000;
+const SKUS = 20_000;
+const LOCATIONS = ["store-0001", "store-0002", "store-0003", "dc-east", "dc-west"];
+const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
+
+const skuIds = Array.from({ length: SKUS }, (_, i) => `SKU-${String(i).padStart(6, "0")}`);
+
+function stock(ledger: StockLedger): void {
+  for (let s = 0; s < SKUS; s += 2000) {
+    const items = [];
+    for (let i = s; i < s + 2000; i++) for (const location of LOCATIONS) items.push({ sku: skuIds[i], location, onHand: 1_000_000_000 });
+    ledger.setStock(items);
+  }
+}
+
+// Storefront traffic is Zipfian: a few SKUs get most of it. Picks are drawn
+// once (seeded) with s = 1 over all SKUs, so both systems see the same keys.
+function zipfPicks(n: number, seed: number): number[] {
+  const weights = Array.from({ length: SKUS }, (_, i) => 1 / (i + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const cdf: number[] = [];
+  let acc = 0;
+  for (const w of weights) cdf.push((acc += w / total));
+  let state = seed;
+  const random = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
+  return Array.from({ length: n }, () => {
+    const u = random();
+    let lo = 0, hi = SKUS - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  });
+}
+const picks = zipfPicks(65_536 * 5, 42);
+
+// Pre-built inputs, so the loop measures the ledger and not string building.
+const oneLine: HoldLine[][] = Array.from({ length: 65_536 }, (_, i) => [{ sku: skuIds[picks[i]], location: LOCATIONS[i % 5], qty: 1 }]);
+const fiveLines: HoldLine[][] = Array.from({ length: 65_536 }, (_, i) =>
+  Array.from({ length: 5 }, (_, k) => ({ sku: skuIds[picks[65_536 + i * 4 + k]], location: LOCATIONS[k], qty: 1 })));
+let idCounter = 0;
+const ids: string[] = [];
+function nextIds(n: number): string[] {
+  ids.length = 0;
+  for (let i = 0; i < n; i++) ids.push(`order-${idCounter++}`);
+  return ids;
+}
+
+interface Row { workload: string; system: string; opsPerSec: number }
+
+async function main(): Promise<void> {
+  const wasm = new WasmLedger({ positionsMax: SKUS * LOCATIONS.length * 2, reservationsMax: 8_000_000, linesMax: 24_000_000 });
+  const reference = new ReferenceLedger();
+  stock(wasm);
+  stock(reference);
+  const figures: PositionFigures = { available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0 };
+  let sink = 0;
+  const now = 1_700_000_000_000;
+  const bench = new Bench({ time: TIME_MS, warmupTime: 200 });
+
+  const readLoop = (ledger: StockLedger) => () => {
+    for (let i = 0; i < BATCH; i++) {
+      const line = oneLine[i & 65535][0];
+      ledger.readPosition(line.sku, line.location, figures);
+      sink += figures.available;
+    }
+  };
+  bench.add("atp-read|omnistock", readLoop(wasm));
+  bench.add("atp-read|reference", readLoop(reference));
+  bench.add("atp-read (figure only)|omnistock", () => {
+    for (let i = 0; i < BATCH; i++) {
+      const line = oneLine[i & 65535][0];
+      sink += wasm.availableAt(line.sku, line.location);
+    }
+  });
+
+  bench.add("hold+release 1 line|omnistock", () => {
+    const batch = nextIds(BATCH);
+    for (let i = 0; i < BATCH; i++) {
+      wasm.placeHold(batch[i], null, oneLine[i & 65535], 900_000, now);
+      wasm.moveStatus(batch[i], 2, now);
+    }
+  });
+  bench.add("hold+release 1 line (answer objects)|omnistock", holdRelease(wasm, oneLine, now));
+  bench.add("hold+release 1 line|reference", holdRelease(reference, oneLine, now));
+  bench.add("hold+release 5 lines|omnistock", () => {
+    const batch = nextIds(BATCH);
+    for (let i = 0; i < BATCH; i++) {
+      wasm.placeHold(batch[i], null, fiveLines[i & 65535], 900_000, now);
+      wasm.moveStatus(batch[i], 2, now);
+    }
+  });
+  bench.add("hold+release 5 lines|reference", holdRelease(reference, fiveLines, now));
+  bench.add("hold+commit+fulfill|omnistock", () => {
+    const batch = nextIds(BATCH);
+    for (let i = 0; i < BATCH; i++) {
+      wasm.placeHold(batch[i], null, oneLine[i & 65535], 900_000, now);
+      wasm.moveStatus(batch[i], 1, now);
+      wasm.moveStatus(batch[i], 3, now);
+    }
+  });
+  bench.add("hold+commit+fulfill|reference", () => {
+    const batch = nextIds(BATCH);
+    for (let i = 0; i < BATCH; i++) {
+      reference.hold(batch[i], null, oneLine[i & 65535], 900_000, now);
+      reference.commit(batch[i], now);
+      reference.fulfill(batch[i], now);
+    }
+  });
+
+  await bench.run();
+  const rows: Row[] = bench.tasks.map((task) => {
+    const [workload, system] = task.name.split("|");
+    const result = task.result as unknown as { throughput?: { mean: number } };
+    return { workload, system, opsPerSec: (result.throughput?.mean ?? 0) * BATCH };
+  });
+  printTable(rows);
+  if (sink === -1) console.log(sink); // keep the reads observable
+}
+
+function holdRelease(ledger: StockLedger, lines: HoldLine[][], now: number): () => void {
+  return () => {
+    const batch = nextIds(BATCH);
+    for (let i = 0; i < BATCH; i++) {
+      ledger.hold(batch[i], null, lines[i & 65535], 900_000, now);
+      ledger.release(batch[i], now);
+    }
+  };
+}
+
+function printTable(rows: Row[]): void {
+  const byWorkload = new Map<string, Row[]>();
+  for (const row of rows) {
+    const base = row.workload.replace(/ \(.*\)$/, "");
+    byWorkload.set(base, [...(byWorkload.get(base) ?? []), row]);
+  }
+  console.log(`| workload | system | ops/s | × reference |`);
+  console.log(`| --- | --- | ---: | ---: |`);
+  for (const [, group] of byWorkload) {
+    const ref = group.find((r) => r.system === "reference")?.opsPerSec ?? NaN;
+    for (const row of group) {
+      console.log(`| ${row.workload} | ${row.system} | ${Math.round(row.opsPerSec).toLocaleString("en-US")} | ${(row.opsPerSec / ref).toFixed(1)}× |`);
+    }
+  }
+}
+
+await main();
