@@ -432,6 +432,22 @@ function contract(create: Factory): void {
       expect(observe(ledger)).toBe(before);
     });
 
+    it.each([
+      ["location_disabled", null, LedgerStatus.LocationDisabled],
+      ["location_not_in_channel", "web", LedgerStatus.LocationNotInChannel],
+    ])("%s names the request's line index, not the merged line's", (_, channel, status) => {
+      // Clients know their request, not our merge: lines[2] is the one to fix.
+      const ledger = create();
+      ledger.setStock([
+        { sku: "sku-a", location: "loc-1", onHand: 10 },
+        { sku: "sku-a", location: "loc-2", onHand: 10 },
+      ]);
+      ledger.putLocation("loc-2", { enabled: channel !== null }); // disabled only in the location_disabled case
+      ledger.putChannel("web", { locations: ["loc-1"] });
+      const lines = [line("sku-a", "loc-1", 1), line("sku-a", "loc-1", 1), line("sku-a", "loc-2", 1)];
+      expect(ledger.hold("r1", channel, lines, TTL, NOW)).toEqual({ status, lineIndex: 2 });
+    });
+
     describe("precedence: existing id, unknown channel, outside channel, disabled, insufficient, capacity", () => {
       // Each case breaks two rules at once; the earlier rule must answer.
       function world(): StockLedger {
