@@ -372,7 +372,8 @@ export class ReferenceLedger implements StockLedger {
     // expiresAtMs go to the reservation created first.
     due.sort((a, b) => a.expiresAtMs - b.expiresAtMs);
     const expiring = due.slice(0, Math.max(0, limit));
-    this.transition(expiring, "expired");
+    // Each expiry is its own change: a position released by two holds moves two versions.
+    for (const reservation of expiring) this.transition([reservation], "expired");
     return expiring.length;
   }
 

@@ -414,7 +414,7 @@ export class WasmLedger implements StockLedger {
       }
       return { status, shortLines };
     }
-    return { status, lineIndex: this.result[12] };
+    return { status, lineIndex: requestLineIndex(lines, merged, this.result[12]) };
   }
 
   commit(id: string, nowMs: number): MoveOutcome { return this.move(id, MOVE_COMMIT, nowMs); }
@@ -682,6 +682,13 @@ export function mergeLines(lines: readonly HoldLine[]): readonly HoldLine[] {
     else merged.push({ sku: line.sku, location: line.location, qty: line.qty });
   }
   return merged;
+}
+
+/** The index in the request of the first line that merged into merged[i] (-1 stays -1). */
+function requestLineIndex(lines: readonly HoldLine[], merged: readonly HoldLine[], i: number): number {
+  if (i < 0 || merged === lines) return i;
+  const target = merged[i];
+  return lines.findIndex((l) => l.sku === target.sku && l.location === target.location);
 }
 
 function sameList(a: string[] | null, b: string[]): boolean {
