@@ -15,7 +15,7 @@ const MAIN = join(__dirname, "..", "dist", "src", "main.js");
 const SKUS = Array.from({ length: 12 }, (_, i) => `crash-${i}`);
 const ROUNDS = 4;
 
-interface Child { process: ChildProcess; url: string }
+interface Child { process: ChildProcess; url: string; exited: Promise<unknown> }
 
 function startChild(dataDir: string): Promise<Child> {
   const child = spawn(process.execPath, [MAIN], {
@@ -26,20 +26,21 @@ function startChild(dataDir: string): Promise<Child> {
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  const exited = new Promise((r) => child.once("exit", r));
   return new Promise((resolve, reject) => {
     let url = "";
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
       const event = JSON.parse(line) as { event: string; port?: number };
       if (event.event === "listening") url = `http://127.0.0.1:${event.port}`;
-      if (event.event === "ready") resolve({ process: child, url });
+      if (event.event === "ready") resolve({ process: child, url, exited });
     });
     child.once("exit", (code) => reject(new Error(`engine exited with ${code} before ready`)));
   });
 }
 
 async function post(url: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -77,7 +78,7 @@ describe.skipIf(!existsSync(MAIN))("crash recovery under SIGKILL", () => {
       child.process.kill("SIGKILL");
       stop = true;
       await Promise.all(writers);
-      await new Promise((r) => child.process.once("exit", r));
+      await child.exited;
 
       child = await startChild(dataDir);
       for (const sku of SKUS) {
@@ -94,7 +95,9 @@ describe.skipIf(!existsSync(MAIN))("crash recovery under SIGKILL", () => {
         expect(res.status, id).toBe(200);
       }
     }
-    expect(ackedHolds.length).toBeGreaterThan(0);
+    // The kills landed mid-stream: many writes were acknowledged before them.
+    expect([...acked.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
+    expect(ackedHolds.length).toBeGreaterThan(50);
     // Every hold had a 1 s TTL: after it passes, the sweeper has released all of them.
     await new Promise((r) => setTimeout(r, 1600));
     const held = (await (await fetch(`${child.url}/v1/availability/hold-me?location=s1`)).json()) as { reserved: number; available: number };
