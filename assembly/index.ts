@@ -9,7 +9,7 @@ import {
   skuHead, stockAdjust as ledgerStockAdjust, stockSet as ledgerStockSet, txAbort as ledgerTxAbort,
   txBegin as ledgerTxBegin, txCommit as ledgerTxCommit, txTouched, txTouchedPosition, txChanged as ledgerTxChanged, locAddr, chanAddr, skuAddr,
   locEnabled, P_COMMITTED, P_LOC, P_NEXT, P_ON_HAND, P_RESERVED, P_SEQLOCK, P_SKU, P_VERSION, L_SAFETY, C_BUFFER,
-  C_ALL,
+  C_ALL, changesReset, changesFinish,
 } from "./ledger";
 import {
   expireDue, hold, lastChanged, lastCreated, lastLineIndex, lastReservation, move, resAddr, resChannel, resExpiresAt,
@@ -18,9 +18,9 @@ import {
 import { idRebuild } from "./ids";
 import {
   CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES, H_LINES, H_LOCATIONS,
-  H_POSITIONS, H_RESERVATIONS, H_SKUS, HEADER, LINE_BYTES, LOCATION_BYTES, POSITION_BYTES, RESERVATION_BYTES,
+  H_POSITIONS, H_RESERVATIONS, H_SKUS, H_CHANGES, HEADER, changeLog, posSlotCount, LINE_BYTES, LOCATION_BYTES, POSITION_BYTES, RESERVATION_BYTES,
   SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_RESULT, SKU_BYTES, SLOT_BYTES, chanBits, chanMask, chanSlots,
-  channels, heap, hget, idBytes, layoutAttach, layoutPlan, lines, locMask, locSlots, locations, posMask, posSlots,
+  channels, heap, hget, idBytes, layoutAttach, layoutPlan, lines, locMask, locSlots, locations, posSlots,
   positions, resMask, resSlots, reservations, skuMask, skuSlots, skus,
 } from "./layout";
 import { Status } from "./status";
@@ -136,7 +136,9 @@ export function holdStage(s: usize, i: u32, skuLen: u32, locLen: u32, qty: u32):
 }
 /** Places the staged hold: id at key A, channel at key C (chanLen 0: none). */
 export function holdPlace(s: usize, idLen: u32, chanLen: u32, n: u32, ttlMs: f64, nowMs: f64): i32 {
+  changesReset();
   const status = hold(s + SCRATCH_KEY_A, idLen, s + SCRATCH_KEY_C, chanLen, n, ttlMs, nowMs);
+  changesFinish();
   writeOutcome(s);
   return status;
 }
@@ -144,7 +146,9 @@ export function holdPlace(s: usize, idLen: u32, chanLen: u32, n: u32, ttlMs: f64
 export function holdCheckedAvailable(i: u32): u32 { return load<u32>(stagedAddr(i), 12); }
 /** kind: 1 commit, 2 release, 3 fulfill; the id at key A. */
 export function moveReservation(s: usize, idLen: u32, kind: i32, nowMs: f64): i32 {
+  changesReset();
   const status = move(s + SCRATCH_KEY_A, idLen, kind, nowMs);
+  changesFinish();
   writeOutcome(s);
   return status;
 }
@@ -154,7 +158,15 @@ function writeOutcome(s: usize): void {
   store<i32>(out, (lastChanged ? 1 : 0) | (lastCreated ? 2 : 0), 44);
   store<i32>(out, lastLineIndex, 48);
 }
-export function expire(nowMs: f64, limit: u32): u32 { return expireDue(nowMs, limit); }
+export function expire(nowMs: f64, limit: u32): u32 {
+  changesReset();
+  const n = expireDue(nowMs, limit);
+  changesFinish();
+  return n;
+}
+/** The change log of the last command: count, then entries [posIdx, availableBefore] at changeLogBase. */
+export function changeCount(): u32 { return hget(H_CHANGES); }
+export function changeLogBase(): u32 { return <u32>changeLog; }
 export function reservationFind(s: usize, idLen: u32): i32 { return resFind(s + SCRATCH_KEY_A, idLen); }
 export function reservationStatus(r: u32): u32 { return resStatus(r); }
 export function reservationChannel(r: u32): i32 { return resChannel(r); }
@@ -252,7 +264,7 @@ export function stateHash(): u64 {
     h = fnv(h, pos + P_SEQLOCK + 4, POSITION_BYTES - P_SEQLOCK - 4);
   }
   for (let i = 1; i < REGIONS_PERSISTENT; i++) h = fnv(h, regionBase(i), regionUsedBytes(i));
-  h = fnv(h, posSlots, (<usize>posMask + 1) * SLOT_BYTES);
+  h = fnv(h, posSlots, <usize>posSlotCount << 2);
   h = fnv(h, skuSlots, (<usize>skuMask + 1) * SLOT_BYTES);
   h = fnv(h, locSlots, (<usize>locMask + 1) * SLOT_BYTES);
   h = fnv(h, chanSlots, (<usize>chanMask + 1) * SLOT_BYTES);

@@ -14,7 +14,9 @@
 //
 // Regions, in address order (each 8-byte aligned):
 //   positions     positionsMax × 48 B   (record below)
-//   posSlots      pow2 slots × 8 B      [u32 posIdx+1 | u32 hash] keyed by (skuIdx, locIdx)
+//   posSlots      ⌈1.5 × positionsMax⌉ × 4 B  [u32 posIdx+1] keyed by (skuIdx, locIdx);
+//                 indexed by fastrange (not a power of two) so the table costs
+//                 exactly 6 B per position
 //   skus          skusMax × 24 B        [idOff, idLen, headPos, tailPos, posCount, kitOff]
 //   skuSlots      pow2 slots × 8 B      [skuIdx+1 | hash] keyed by id bytes
 //   locations     LOCATIONS_MAX × 24 B  [idOff, idLen, enabled, safetyDefault, groupOff, spare]
@@ -31,6 +33,12 @@
 //   txSlots       pow2 × 4 B            dedupe of touched positions within a transaction
 //   staging       RESERVATION_LINES_MAX × 16 B  lines of the hold being checked
 //   chanTemp      8 KiB                 a channel bitset being built
+//   changeLog     positionsMax × 8 B    this command's changed positions:
+//                 [u32 posIdx | u32 available before the command]
+//   changeBits    positionsMax bits     dedupe: a position is logged once a command
+//
+// Memory per position at capacity: 48 (record) + 6 (slot) + 8 (change log)
+// + 0.125 (bit) = 62.1 bytes, within the 64-byte budget (ids aside).
 //
 // Position record (48 bytes; the budget is 64 per position including its slot):
 //   0 skuIdx u32 · 4 locIdx u32 · 8 onHand u32 · 12 reserved u32 ·
@@ -88,6 +96,7 @@ export const H_LOC_SLOTS = 19;
 export const H_CHAN_SLOTS = 20;
 export const H_RES_SLOTS = 21;
 export const H_TX_SLOTS = 22;
+export const H_CHANGES = 23; // entries in the change log of the current command
 export const H_BASES = 24; // 20 region bases follow, in the order of the diagram
 export const H_FIELDS = 48;
 
@@ -113,14 +122,21 @@ export let touchedBase: usize = 0;
 export let txSlots: usize = 0;
 export let staging: usize = 0;
 export let chanTemp: usize = 0;
+export let changeLog: usize = 0;
+export let changeBits: usize = 0;
+export let posSlotCount: u32 = 0;
 
 // Slot masks (slots - 1), per instance.
-export let posMask: u32 = 0;
 export let skuMask: u32 = 0;
 export let locMask: u32 = 0;
 export let chanMask: u32 = 0;
 export let resMask: u32 = 0;
 export let txMask: u32 = 0;
+
+/** Slots of the position table: exactly 1.5 per position (fastrange-indexed). */
+function positionSlotsFor(entries: u32): u32 {
+  return max<u32>(16, <u32>((<u64>entries * 3 + 1) / 2));
+}
 
 function slotsFor(entries: u32): u32 {
   const wanted = <u64>entries * SLOTS_PER_TWO_ENTRIES / 2 + 1;
@@ -144,7 +160,7 @@ function place(region: i32, bytes: u64): void {
  * The memory must already be grown to that size before the ledger is used.
  */
 export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32, linesMax: u32, idBytesMax: u32): u64 {
-  const posSlotCount = slotsFor(positionsMax);
+  const posSlots = positionSlotsFor(positionsMax);
   const skuSlotCount = slotsFor(skusMax);
   const locSlotCount = slotsFor(LOCATIONS_MAX);
   const chanSlotCount = slotsFor(CHANNELS_MAX);
@@ -152,7 +168,7 @@ export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32
   const txSlotCount = slotsFor(STOCK_ITEMS_MAX * 2);
   planAt = REGIONS_BASE;
   place(0, <u64>positionsMax * POSITION_BYTES);
-  place(1, <u64>posSlotCount * SLOT_BYTES);
+  place(1, <u64>posSlots * 4);
   place(2, <u64>skusMax * SKU_BYTES);
   place(3, <u64>skuSlotCount * SLOT_BYTES);
   place(4, <u64>LOCATIONS_MAX * LOCATION_BYTES);
@@ -169,6 +185,8 @@ export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32
   place(15, <u64>txSlotCount * 4);
   place(16, <u64>RESERVATION_LINES_MAX * STAGING_BYTES);
   place(17, <u64>CHANNEL_BITS_BYTES);
+  place(18, <u64>positionsMax * 8);
+  place(19, (<u64>positionsMax + 7) >> 3);
   const at = planAt;
   if (at >= 0xFFFF0000) return 0;
   hset(H_MAGIC, LAYOUT_MAGIC);
@@ -179,7 +197,7 @@ export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32
   hset(H_RESERVATIONS_MAX, reservationsMax);
   hset(H_LINES_MAX, linesMax);
   hset(H_ID_BYTES_MAX, idBytesMax);
-  hset(H_POS_SLOTS, posSlotCount);
+  hset(H_POS_SLOTS, posSlots);
   hset(H_SKU_SLOTS, skuSlotCount);
   hset(H_LOC_SLOTS, locSlotCount);
   hset(H_CHAN_SLOTS, chanSlotCount);
@@ -209,7 +227,9 @@ export function layoutAttach(): void {
   txSlots = hget(H_BASES + 15);
   staging = hget(H_BASES + 16);
   chanTemp = hget(H_BASES + 17);
-  posMask = hget(H_POS_SLOTS) - 1;
+  changeLog = hget(H_BASES + 18);
+  changeBits = hget(H_BASES + 19);
+  posSlotCount = hget(H_POS_SLOTS);
   skuMask = hget(H_SKU_SLOTS) - 1;
   locMask = hget(H_LOC_SLOTS) - 1;
   chanMask = hget(H_CHAN_SLOTS) - 1;

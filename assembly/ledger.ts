@@ -13,8 +13,8 @@ import { idFind, idPublish, idStore, idUnpublish } from "./ids";
 import {
   CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CHANNELS, H_ID_BYTES, H_LOCATIONS, H_POSITIONS, H_POSITIONS_MAX, H_SKUS,
   H_SKUS_MAX, LOCATION_BYTES, POSITION_BYTES, SKU_BYTES, TOUCHED_BYTES, chanBits, chanMask, chanSlots, chanTemp,
-  channels, hget, hset, idBytes, locMask, locSlots, locations, posMask, posSlots, positions, skuMask, skuSlots, skus,
-  txMask, txSlots, touchedBase,
+  channels, hget, hset, idBytes, locMask, locSlots, locations, posSlots, positions, skuMask, skuSlots, skus,
+  txMask, txSlots, touchedBase, changeLog, changeBits, posSlotCount, H_CHANGES,
 } from "./layout";
 import { Status } from "./status";
 
@@ -49,46 +49,43 @@ export function locFind(key: usize, len: u32): i32 {
 export function chanFind(key: usize, len: u32): i32 {
   return idFind(channels, CHANNEL_BYTES, chanSlots, chanMask, key, len, hashBytes(key, len));
 }
+// The position table holds [posIdx+1] per 4-byte slot; the record holds the key.
+@inline function posSlotFirst(h: u32): u32 { return <u32>((<u64>h * <u64>posSlotCount) >> 32); }
+@inline function posSlotNext(i: u32): u32 { return i + 1 == posSlotCount ? 0 : i + 1; }
+
 export function posFind(sku: u32, loc: u32): i32 {
-  const h = hashPair(sku, loc);
-  let i = h & posMask;
+  let i = posSlotFirst(hashPair(sku, loc));
   while (true) {
-    const slot = posSlots + (<usize>i << 3);
-    const idx1 = atomic.load<u32>(slot);
+    const idx1 = atomic.load<u32>(posSlots + (<usize>i << 2));
     if (idx1 == 0) return NONE;
-    if (load<u32>(slot, 4) == h) {
-      const pos = posAddr(idx1 - 1);
-      if (load<u32>(pos, P_SKU) == sku && load<u32>(pos, P_LOC) == loc) return <i32>(idx1 - 1);
-    }
-    i = (i + 1) & posMask;
+    const pos = posAddr(idx1 - 1);
+    if (load<u32>(pos, P_SKU) == sku && load<u32>(pos, P_LOC) == loc) return <i32>(idx1 - 1);
+    i = posSlotNext(i);
   }
   return NONE;
 }
 
 function posPublish(p: u32, sku: u32, loc: u32): void {
-  const h = hashPair(sku, loc);
-  let i = h & posMask;
-  while (atomic.load<u32>(posSlots + (<usize>i << 3)) != 0) i = (i + 1) & posMask;
-  const slot = posSlots + (<usize>i << 3);
-  store<u32>(slot, h, 4);
-  atomic.store<u32>(slot, p + 1);
+  let i = posSlotFirst(hashPair(sku, loc));
+  while (atomic.load<u32>(posSlots + (<usize>i << 2)) != 0) i = posSlotNext(i);
+  atomic.store<u32>(posSlots + (<usize>i << 2), p + 1);
 }
 
 function posUnpublish(p: u32): void {
   const pos = posAddr(p);
-  let i = hashPair(load<u32>(pos, P_SKU), load<u32>(pos, P_LOC)) & posMask;
+  let i = posSlotFirst(hashPair(load<u32>(pos, P_SKU), load<u32>(pos, P_LOC)));
   while (true) {
-    const slot = posSlots + (<usize>i << 3);
+    const slot = posSlots + (<usize>i << 2);
     const idx1 = load<u32>(slot);
     assert(idx1 != 0, "rollback of an unpublished position");
-    if (idx1 == p + 1) { store<u64>(slot, 0); return; }
-    i = (i + 1) & posMask;
+    if (idx1 == p + 1) { store<u32>(slot, 0); return; }
+    i = posSlotNext(i);
   }
 }
 
 /** Rebuilds the position table in index order (after a snapshot load). */
 export function posRebuild(): void {
-  memory.fill(posSlots, 0, (<usize>posMask + 1) << 3);
+  memory.fill(posSlots, 0, <usize>posSlotCount << 2);
   const n = hget(H_POSITIONS);
   for (let p: u32 = 0; p < n; p++) {
     const pos = posAddr(p);
@@ -138,6 +135,43 @@ export function shortfallOf(pos: usize): i64 {
 /** Adds one to a position's version (callers hold the seqlock). */
 @inline export function bumpVersion(pos: usize): void { store<u64>(pos, load<u64>(pos, P_VERSION) + 1, P_VERSION); }
 
+// ── change log ─────────────────────────────────────────────────────────────
+// Every command logs each position whose figures it changes, once, with its
+// available before the command. changesFinish then bumps each logged
+// position's version by exactly one: one command, one version step, one
+// delta. The engine turns the log into stream deltas (and channel deltas,
+// from the available-before figures) after each command.
+
+export function changesReset(): void { hset(H_CHANGES, 0); }
+
+/** Logs position p (call before changing it); a position is logged once per command. */
+export function noteChange(p: u32, availableBefore: i64): void {
+  const byte = changeBits + (<usize>p >> 3);
+  const bit = <u8>1 << <u8>(p & 7);
+  const bits = load<u8>(byte);
+  if (bits & bit) return;
+  store<u8>(byte, bits | bit);
+  const n = hget(H_CHANGES);
+  const entry = changeLog + (<usize>n << 3);
+  store<u32>(entry, p);
+  store<u32>(entry, <u32>availableBefore, 4);
+  hset(H_CHANGES, n + 1);
+}
+
+/** Bumps the version of every logged position once and clears the dedupe bits. The log stays readable. */
+export function changesFinish(): void {
+  const n = hget(H_CHANGES);
+  for (let k: u32 = 0; k < n; k++) {
+    const p = load<u32>(changeLog + (<usize>k << 3));
+    const pos = posAddr(p);
+    writeBegin(pos);
+    bumpVersion(pos);
+    writeEnd(pos);
+    const byte = changeBits + (<usize>p >> 3);
+    store<u8>(byte, load<u8>(byte) & ~(<u8>1 << <u8>(p & 7)));
+  }
+}
+
 // ── channels ───────────────────────────────────────────────────────────────
 @inline
 export function chanIncludes(c: u32, loc: i32): bool {
@@ -170,6 +204,7 @@ export function txBegin(): void {
   assert(!txOpen, "nested ledger transaction");
   txOpen = true;
   txTouchedCount = 0;
+  changesReset();
   markPositions = hget(H_POSITIONS);
   markSkus = hget(H_SKUS);
   markLocations = hget(H_LOCATIONS);
@@ -232,12 +267,11 @@ export function txCommit(): void {
     if (on0 != on1 || load<i32>(t, 16) != load<i32>(pos, P_SAFETY)) txChangedFlag = true;
     if (on0 != on1 || ss0 != ss1) {
       // available and shortfall derive from these; they can only move if onHand or safety did.
-      writeBegin(pos);
-      bumpVersion(pos);
-      writeEnd(pos);
+      noteChange(load<u32>(t), availableFrom(on0, res0, com0, ss0, enabled));
     }
   }
   clearTouchSlots();
+  changesFinish();
   txOpen = false;
 }
 
@@ -276,6 +310,7 @@ export function txAbort(): void {
     memory.fill(chanBits + <usize>(c - 1) * CHANNEL_BITS_BYTES, 0, CHANNEL_BITS_BYTES);
   }
   hset(H_CHANNELS, markChannels);
+  assert(hget(H_CHANGES) == 0, "a rolled-back transaction logged changes");
   const used = hget(H_ID_BYTES);
   memory.fill(idBytes + markIdBytes, 0, used - markIdBytes);
   hset(H_ID_BYTES, markIdBytes);
@@ -445,11 +480,8 @@ export function locationApply(l: u32, enabled: i32, safety: i64): i32 {
     const on: i64 = load<u32>(pos, P_ON_HAND), res: i64 = load<u32>(pos, P_RESERVED), com: i64 = load<u32>(pos, P_COMMITTED);
     const own = load<i32>(pos, P_SAFETY);
     const ss0 = effectiveSafety(own, oldSafety), ss1 = effectiveSafety(own, newSafety);
-    if (ss0 != ss1 || availableFrom(on, res, com, ss0, oldEnabled) != availableFrom(on, res, com, ss1, newEnabled)) {
-      writeBegin(pos);
-      bumpVersion(pos);
-      writeEnd(pos);
-    }
+    const before = availableFrom(on, res, com, ss0, oldEnabled);
+    if (ss0 != ss1 || before != availableFrom(on, res, com, ss1, newEnabled)) noteChange(p, before);
   }
   // Settings change last: readers of other positions never see a half-applied location.
   store<u32>(loc, newEnabled ? 1 : 0, L_ENABLED);

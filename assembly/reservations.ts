@@ -19,7 +19,7 @@ import {
   hget, hset, heap, lines, resMask, resSlots, reservations, staging,
 } from "./layout";
 import {
-  P_COMMITTED, P_ON_HAND, P_RESERVED, availableOf, bumpVersion, chanFind, chanIncludes, channelAvailableOf,
+  P_COMMITTED, P_ON_HAND, P_RESERVED, availableOf, noteChange, chanFind, chanIncludes, channelAvailableOf,
   locEnabled, posAddr, writeBegin, writeEnd,
 } from "./ledger";
 import { Status } from "./status";
@@ -104,9 +104,9 @@ function heapRemove(r: u32): void {
 }
 
 // ── line effects ───────────────────────────────────────────────────────────
-// Each effect changes reserved or committed of every line by its qty, bumps
-// the version (any such change moves a reported figure), and asserts that no
-// counter goes negative.
+// Each effect changes reserved or committed of every line by its qty (any
+// such change moves a reported figure, so each line's position is logged for
+// a version step) and asserts that no counter goes negative.
 const EFFECT_RELEASE_HELD = 1, EFFECT_COMMIT = 2, EFFECT_RELEASE_COMMITTED = 3, EFFECT_FULFILL = 4;
 
 function applyLines(r: u32, effect: i32): void {
@@ -117,6 +117,7 @@ function applyLines(r: u32, effect: i32): void {
     const pos = posAddr(load<u32>(line));
     const qty = load<u32>(line, 4);
     const reserved = load<u32>(pos, P_RESERVED), committed = load<u32>(pos, P_COMMITTED);
+    noteChange(load<u32>(line), availableOf(pos));
     writeBegin(pos);
     if (effect == EFFECT_RELEASE_HELD || effect == EFFECT_COMMIT) {
       assert(reserved >= qty, "reserved would go negative");
@@ -130,7 +131,6 @@ function applyLines(r: u32, effect: i32): void {
         store<u32>(pos, onHand - min<u32>(qty, onHand), P_ON_HAND);
       }
     }
-    bumpVersion(pos);
     writeEnd(pos);
   }
 }
@@ -275,9 +275,9 @@ export function hold(idKey: usize, idLen: u32, chanKey: usize, chanLen: u32, n: 
     // The invariant the whole product exists for: a hold never takes more than was available.
     assert(<i64>qty <= <i64>load<u32>(s, 12) && <i64>qty <= availableOf(pos), "hold exceeds available");
     assert(<i64>load<u32>(pos, P_RESERVED) + qty <= QUANTITY_MAX, "reserved above the quantity limit");
+    noteChange(posIdx, availableOf(pos));
     writeBegin(pos);
     store<u32>(pos, load<u32>(pos, P_RESERVED) + qty, P_RESERVED);
-    bumpVersion(pos);
     writeEnd(pos);
   }
   hset(H_LINES, firstLine + n);

@@ -372,8 +372,8 @@ export class ReferenceLedger implements StockLedger {
     // expiresAtMs go to the reservation created first.
     due.sort((a, b) => a.expiresAtMs - b.expiresAtMs);
     const expiring = due.slice(0, Math.max(0, limit));
-    // Each expiry is its own change: a position released by two holds moves two versions.
-    for (const reservation of expiring) this.transition([reservation], "expired");
+    // One command, one version step per position, however many holds it releases there.
+    this.transition(expiring, "expired");
     return expiring.length;
   }
 

@@ -92,6 +92,8 @@ interface LedgerExports {
   channelStageBegin(): void;
   channelStage(s: number, locLen: number): number;
   channelPut(s: number, chanLen: number, buffer: bigint, mode: number, stagedCount: number): number;
+  changeCount(): number;
+  changeLogBase(): number;
   regionBase(i: number): number;
   regionUsedBytes(i: number): number;
   rebuildIndexes(): void;
@@ -436,6 +438,19 @@ export class WasmLedger implements StockLedger {
     const reservation = r >= 0 ? this.reservationAt(r, id) : null;
     if (status === LedgerStatus.Ok) return { status, changed: (this.result[11] & 1) !== 0, reservation: reservation! };
     return { status, reservation };
+  }
+
+  /** Positions the last write command changed (each once), with their available before it. */
+  changes(): { count: number; positions: Uint32Array; availableBefore: Uint32Array } {
+    const count = this.x.changeCount();
+    const log = new Uint32Array(this.memory.buffer, this.x.changeLogBase(), count * 2);
+    const positions = new Uint32Array(count);
+    const availableBefore = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+      positions[i] = log[2 * i];
+      availableBefore[i] = log[2 * i + 1];
+    }
+    return { count, positions, availableBefore };
   }
 
   /** Whether the last hold or move changed state (an expiry it applied counts). */
