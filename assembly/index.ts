@@ -75,6 +75,7 @@ export function skuFirstPosition(s: usize, skuLen: u32): i32 {
   const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
   return sku < 0 ? -1 : skuHead(sku);
 }
+export function skuFirstPositionAt(sku: u32): i32 { return skuHead(sku); }
 export function positionNext(p: u32): i32 { return atomic.load<i32>(posAddr(p) + P_NEXT); }
 export function positionLocation(p: u32): u32 { return load<u32>(posAddr(p), P_LOC); }
 export function positionSku(p: u32): u32 { return load<u32>(posAddr(p), P_SKU); }
@@ -82,7 +83,11 @@ export function positionSku(p: u32): u32 { return load<u32>(posAddr(p), P_SKU); 
 /** ATP of the SKU at key A: over every location (channel -1) or a channel's. */
 export function skuAvailable(s: usize, skuLen: u32, channel: i32): f64 {
   const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
-  if (sku < 0) return 0;
+  return sku < 0 ? 0 : skuAvailableAt(sku, channel);
+}
+
+/** ATP of SKU index `sku` over every location (channel -1) or a channel's. */
+export function skuAvailableAt(sku: u32, channel: i32): f64 {
   let sum: i64 = 0;
   for (let p = skuHead(sku); p >= 0; p = atomic.load<i32>(posAddr(p) + P_NEXT)) {
     const pos = posAddr(p);

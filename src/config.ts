@@ -16,6 +16,12 @@ export interface Config {
   snapshotEveryRecords: number;
   expiryIntervalMs: number;
   workers: number;
+  streamRetention: number;
+  natsUrl: string | null;
+  natsFormat: "msgpack" | "json";
+  natsStreamMaxMessages: number;
+  natsStreamMaxAgeSeconds: number;
+  wsPendingKeysMax: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -36,6 +42,13 @@ function integer(name: string, min: number, max: number): (raw: string) => numbe
 
 const text = (raw: string): string => raw;
 
+function oneOf<T extends string>(name: string, values: readonly T[]): (raw: string) => T {
+  return (raw) => {
+    if (!(values as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(", ")}, got "${raw}"`);
+    return raw as T;
+  };
+}
+
 export const SETTINGS = [
   { key: "host", env: "OMNISTOCK_HOST", parse: text, fallback: "127.0.0.1" },
   { key: "port", env: "OMNISTOCK_PORT", parse: integer("OMNISTOCK_PORT", 0, 65535), fallback: 8080 },
@@ -48,6 +61,12 @@ export const SETTINGS = [
   { key: "snapshotEveryRecords", env: "OMNISTOCK_SNAPSHOT_EVERY", parse: integer("OMNISTOCK_SNAPSHOT_EVERY", 1000, 1e9), fallback: 1_000_000 },
   { key: "expiryIntervalMs", env: "OMNISTOCK_EXPIRY_INTERVAL_MS", parse: integer("OMNISTOCK_EXPIRY_INTERVAL_MS", 10, 1000), fallback: 250 },
   { key: "workers", env: "OMNISTOCK_WORKERS", parse: integer("OMNISTOCK_WORKERS", 1, 64), fallback: cpus().length },
+  { key: "streamRetention", env: "OMNISTOCK_STREAM_RETENTION", parse: integer("OMNISTOCK_STREAM_RETENTION", 1000, 1e9), fallback: 1_000_000 },
+  { key: "natsUrl", env: "OMNISTOCK_NATS_URL", parse: text, fallback: null },
+  { key: "natsFormat", env: "OMNISTOCK_NATS_FORMAT", parse: oneOf("OMNISTOCK_NATS_FORMAT", ["msgpack", "json"] as const), fallback: "msgpack" },
+  { key: "natsStreamMaxMessages", env: "OMNISTOCK_NATS_STREAM_MAX_MSGS", parse: integer("OMNISTOCK_NATS_STREAM_MAX_MSGS", 1000, 1e12), fallback: 10_000_000 },
+  { key: "natsStreamMaxAgeSeconds", env: "OMNISTOCK_NATS_STREAM_MAX_AGE", parse: integer("OMNISTOCK_NATS_STREAM_MAX_AGE", 60, 1e9), fallback: 7 * 24 * 3600 },
+  { key: "wsPendingKeysMax", env: "OMNISTOCK_WS_PENDING_MAX", parse: integer("OMNISTOCK_WS_PENDING_MAX", 100, 10_000_000), fallback: 100_000 },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /** Reads the configuration from an environment (process.env by default). */

@@ -22,6 +22,7 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
     reservationsMax: config.reservationsMax,
     snapshotEveryRecords: config.snapshotEveryRecords,
     expiryIntervalMs: config.expiryIntervalMs,
+    streamRetention: config.streamRetention,
     log,
   });
   const tokens = config.tokensFile ? loadTokens(config.tokensFile) : null;

@@ -1,12 +1,14 @@
 // Journal records: every state-changing command as the writer applied it,
 // with the writer's clock stamped in, so replaying the journal into a fresh
-// ledger reproduces the same state byte for byte. Records are msgpack arrays
-// [op, ...arguments]; `applyCommand` is the one function both the live writer
-// and recovery use to run them.
+// ledger reproduces the same state byte for byte and the same stream
+// messages (seq and content). Records are msgpack arrays [op, nowMs, ...].
+// `executeCommand` is the one function both the live writer and recovery use.
 
 import { Packr } from "msgpackr";
 import type { AdjustItem, ChannelPatch, HoldLine, LocationPatch, StockItem } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
+import type { UnnumberedMessage } from "../stream/messages.js";
+import { channelChangeMessages, channelFigures, deltasOfLastCommand } from "./deltas.js";
 
 export const enum Op {
   SetStock = 1,
@@ -21,13 +23,13 @@ export const enum Op {
 }
 
 export type Command =
-  | [Op.SetStock, StockItem[]]
-  | [Op.AdjustStock, AdjustItem[]]
-  | [Op.Hold, string, string | null, HoldLine[], number, number] // id, channel, lines, ttlMs, nowMs
-  | [Op.Commit | Op.Release | Op.Fulfill, string, number] // id, nowMs
+  | [Op.SetStock, number, StockItem[]] // nowMs, items
+  | [Op.AdjustStock, number, AdjustItem[]]
+  | [Op.Hold, number, string, string | null, HoldLine[], number] // nowMs, id, channel, lines, ttlMs
+  | [Op.Commit | Op.Release | Op.Fulfill, number, string] // nowMs, id
   | [Op.Expire, number, number] // nowMs, limit
-  | [Op.PutLocation, string, LocationPatch]
-  | [Op.PutChannel, string, ChannelPatch];
+  | [Op.PutLocation, number, string, LocationPatch]
+  | [Op.PutChannel, number, string, ChannelPatch];
 
 // Records must decode on their own, years later: no shared msgpack structures.
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -40,34 +42,61 @@ export function decodeCommand(payload: Uint8Array): Command {
   return packr.unpack(payload) as Command;
 }
 
-/** Applies a replayed command; returns whether it changed state (every journaled command did). */
-export function applyCommand(ledger: WasmLedger, command: Command): boolean {
+/** What a command did: its ledger outcome and the stream messages it produced. */
+export interface Execution<T> {
+  outcome: T;
+  changed: boolean;
+  messages: UnnumberedMessage[];
+}
+
+/**
+ * Applies a command to the ledger and derives its stream messages. The live
+ * engine builds its reply from `outcome`; recovery only needs the messages.
+ */
+export function executeCommand(ledger: WasmLedger, command: Command): Execution<unknown> {
+  const ts = new Date(command[1]).toISOString();
+  let outcome: unknown;
+  let changed: boolean;
   switch (command[0]) {
-    case Op.SetStock: {
-      const outcome = ledger.setStock(command[1]);
-      return outcome.status === 0 && (outcome as { changed: boolean }).changed;
-    }
+    case Op.SetStock:
     case Op.AdjustStock: {
-      const outcome = ledger.adjustStock(command[1]);
-      return outcome.status === 0 && (outcome as { changed: boolean }).changed;
+      const result = command[0] === Op.SetStock ? ledger.setStock(command[2]) : ledger.adjustStock(command[2]);
+      outcome = result;
+      changed = result.status === 0 && (result as { changed: boolean }).changed;
+      break;
     }
     case Op.Hold:
-      ledger.hold(command[1], command[2], command[3], command[4], command[5]);
-      return ledger.lastChanged();
+      outcome = ledger.hold(command[2], command[3], command[4], command[5], command[1]);
+      changed = ledger.lastChanged();
+      break;
     case Op.Commit:
-      ledger.commit(command[1], command[2]);
-      return ledger.lastChanged();
+      outcome = ledger.commit(command[2], command[1]);
+      changed = ledger.lastChanged();
+      break;
     case Op.Release:
-      ledger.release(command[1], command[2]);
-      return ledger.lastChanged();
+      outcome = ledger.release(command[2], command[1]);
+      changed = ledger.lastChanged();
+      break;
     case Op.Fulfill:
-      ledger.fulfill(command[1], command[2]);
-      return ledger.lastChanged();
+      outcome = ledger.fulfill(command[2], command[1]);
+      changed = ledger.lastChanged();
+      break;
     case Op.Expire:
-      return ledger.expire(command[1], command[2]) > 0;
-    case Op.PutLocation:
-      return ledger.putLocation(command[1], command[2]).changed;
-    case Op.PutChannel:
-      return ledger.putChannel(command[1], command[2]).changed;
+      outcome = ledger.expire(command[1], command[2]);
+      changed = (outcome as number) > 0;
+      break;
+    case Op.PutLocation: {
+      const result = ledger.putLocation(command[2], command[3]);
+      outcome = result;
+      changed = result.changed;
+      break;
+    }
+    case Op.PutChannel: {
+      const before = channelFigures(ledger, ledger.channelIndexOf(command[2]));
+      const result = ledger.putChannel(command[2], command[3]);
+      const messages = result.changed ? channelChangeMessages(ledger, command[2], before, ts) : [];
+      return { outcome: result, changed: result.changed, messages };
+    }
   }
+  return { outcome, changed, messages: changed ? deltasOfLastCommand(ledger, ts) : [] };
 }

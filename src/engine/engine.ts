@@ -7,6 +7,7 @@
 // owns recovery (snapshot + journal tail), the expiry sweeper and snapshots.
 
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { Journal, readJournal } from "../journal/journal.js";
 import { loadLatestSnapshot, pruneSnapshots, writeSnapshot } from "../journal/snapshot.js";
 import { LedgerStatus } from "../ledger/status.js";
@@ -16,7 +17,8 @@ import type {
 } from "../ledger/types.js";
 import { WasmLedger, type LedgerCapacities } from "../ledger/wasm-ledger.js";
 import { ledgerPositions, ledgerReservationsHeld, reservationOutcomes, reservationsExpired } from "../metrics.js";
-import { applyCommand, decodeCommand, encodeCommand, Op, type Command } from "./commands.js";
+import { DeltaFeed } from "../stream/feed.js";
+import { decodeCommand, encodeCommand, executeCommand, Op, type Command, type Execution } from "./commands.js";
 import { errorBody, errorFor } from "./errors.js";
 import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } from "./types.js";
 
@@ -25,6 +27,8 @@ export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bou
 
 export interface EngineOptions extends LedgerCapacities {
   dataDir: string;
+  streamRetention?: number; // stream messages kept for replay (default 1,000,000)
+  streamMemoryTail?: number; // of which the newest are also kept in memory (default 100,000)
   snapshotEveryRecords: number;
   expiryIntervalMs: number;
   clock?: () => number; // epoch ms; tests may pin it
@@ -38,6 +42,11 @@ export interface RecoveryReport {
   millis: number;
 }
 
+/** Engine state a snapshot carries besides the ledger. */
+interface EngineSnapshotMeta {
+  seq: number; // last stream seq the snapshot's state produced
+}
+
 const MOVE_OP: Record<ReservationMove, Op.Commit | Op.Release | Op.Fulfill> = {
   commit: Op.Commit,
   release: Op.Release,
@@ -45,6 +54,8 @@ const MOVE_OP: Record<ReservationMove, Op.Commit | Op.Release | Op.Fulfill> = {
 };
 
 export class OmnistockEngine implements Engine {
+  /** The stream of deltas; messages leave only after their command is durable. */
+  readonly feed: DeltaFeed;
   private ledger: WasmLedger | null = null;
   private journal: Journal | null = null;
   private readonly clock: () => number;
@@ -59,6 +70,11 @@ export class OmnistockEngine implements Engine {
   constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? ((m) => process.stderr.write(`${m}\n`));
+    this.feed = new DeltaFeed({
+      dir: join(options.dataDir, "deltas"),
+      retention: options.streamRetention ?? 1_000_000,
+      memoryTail: options.streamMemoryTail ?? 100_000,
+    });
   }
 
   isReady(): boolean {
@@ -73,13 +89,18 @@ export class OmnistockEngine implements Engine {
     const ledger = new WasmLedger(this.options);
     const snapshot = loadLatestSnapshot(dir, (m) => this.log(`snapshot: ${m}`));
     let snapshotLsn = 0;
+    let snapshotSeq = 0;
     if (snapshot) {
-      ledger.loadSnapshot(snapshot.body);
+      const metaBytes = snapshot.body.readUInt32LE(0);
+      const meta = JSON.parse(snapshot.body.toString("utf8", 4, 4 + metaBytes)) as EngineSnapshotMeta;
+      ledger.loadSnapshot(snapshot.body.subarray(4 + metaBytes));
       snapshotLsn = snapshot.lsn;
+      snapshotSeq = meta.seq;
       this.snapshotLsns = [snapshot.lsn];
     }
+    await this.feed.open(snapshotSeq);
     const read = readJournal(dir, snapshotLsn, (_lsn, payload) => {
-      applyCommand(ledger, decodeCommand(payload));
+      this.feed.replayed(executeCommand(ledger, decodeCommand(payload)).messages);
     });
     this.journal = await Journal.open({ dir }, read.lastLsn + 1);
     this.ledger = ledger;
@@ -97,6 +118,7 @@ export class OmnistockEngine implements Engine {
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.snapshotInFlight) await this.snapshotInFlight.catch(() => undefined);
     if (this.journal) await this.journal.close();
+    await this.feed.close();
   }
 
   /** The ledger (for tests, benchmarks and the state digest). */
@@ -106,26 +128,32 @@ export class OmnistockEngine implements Engine {
   }
 
   // ── durability ───────────────────────────────────────────────────────────
-  /** Journals a command that changed state; answers once it (and all before it) is durable. */
-  private async durable(command: Command | null, reply: EngineReply): Promise<EngineReply> {
+  /**
+   * Journals a command that changed state and stages its stream messages;
+   * answers once it (and every record before it) is durable, then lets the
+   * messages of every durable command leave.
+   */
+  private async durable(command: Command, execution: Execution<unknown>, reply: EngineReply): Promise<EngineReply> {
     const journal = this.journal!;
     let lsn = journal.lastLsn;
-    if (command !== null) {
+    if (execution.changed) {
       lsn = journal.append(encodeCommand(command));
+      this.feed.stage(execution.messages, lsn);
       if (++this.recordsSinceSnapshot >= this.options.snapshotEveryRecords) this.startSnapshot();
     }
     await journal.durable(lsn).catch((e: unknown) => this.fatal(e));
+    this.feed.release(journal.durableLsn);
     return reply;
   }
 
   private sweep(): void {
     if (!this.isReady()) return;
-    const nowMs = this.clock();
-    const expired = this.ledger!.expire(nowMs, EXPIRY_BATCH_MAX);
-    if (expired > 0) {
-      reservationsExpired.inc(expired);
-      // The journal write is durable soon; nothing waits on it but later answers.
-      void this.durable([Op.Expire, nowMs, EXPIRY_BATCH_MAX], { status: 200, body: null }).catch((e) => this.fatal(e));
+    const command: Command = [Op.Expire, this.clock(), EXPIRY_BATCH_MAX];
+    const execution = executeCommand(this.ledger!, command);
+    if (execution.changed) {
+      reservationsExpired.inc(execution.outcome as number);
+      // Nothing waits on this record but later answers, which wait for it anyway.
+      void this.durable(command, execution, { status: 200, body: null });
     }
     this.updateGauges();
   }
@@ -146,10 +174,15 @@ export class OmnistockEngine implements Engine {
     if (this.snapshotInFlight || !this.isReady()) return;
     const journal = this.journal!;
     const lsn = journal.lastLsn;
-    const parts = this.ledger!.snapshotParts(); // a copy: the ledger goes on changing
+    const meta = Buffer.from(JSON.stringify({ seq: this.feed.stagedSeq } satisfies EngineSnapshotMeta), "utf8");
+    const metaLength = Buffer.alloc(4);
+    metaLength.writeUInt32LE(meta.length, 0);
+    const parts = [metaLength, meta, ...this.ledger!.snapshotParts()]; // a copy: the ledger goes on changing
     this.recordsSinceSnapshot = 0;
     this.snapshotInFlight = (async () => {
       await journal.durable(lsn); // the snapshot never gets ahead of the journal on disk
+      this.feed.release(journal.durableLsn);
+      await this.feed.flushDisk(); // nor of the stream's messages
       await journal.rotate();
       await writeSnapshot(this.options.dataDir, lsn, parts);
       this.snapshotLsns.push(lsn);
@@ -229,32 +262,30 @@ export class OmnistockEngine implements Engine {
 
   // ── writes ───────────────────────────────────────────────────────────────
   setStock(items: StockItem[]): Promise<EngineReply> {
-    const outcome = this.ledger!.setStock(items);
-    return this.stockWriteReply([Op.SetStock, items], outcome, items.length);
+    return this.stockWrite([Op.SetStock, this.clock(), items], items.length);
   }
 
   adjustStock(items: AdjustItem[]): Promise<EngineReply> {
-    const outcome = this.ledger!.adjustStock(items);
-    return this.stockWriteReply([Op.AdjustStock, items], outcome, items.length);
+    return this.stockWrite([Op.AdjustStock, this.clock(), items], items.length);
   }
 
-  private stockWriteReply(command: Command, outcome: StockWriteOutcome, applied: number): Promise<EngineReply> {
+  private stockWrite(command: Command, applied: number): Promise<EngineReply> {
+    const execution = executeCommand(this.ledger!, command);
+    const outcome = execution.outcome as StockWriteOutcome;
     if (outcome.status !== LedgerStatus.Ok) {
       const index = (outcome as { itemIndex: number }).itemIndex;
-      return this.durable(null, { status: errorFor(outcome.status).http, body: errorBody(outcome.status, `items[${index}]`, { index }) });
+      return this.durable(command, execution, { status: errorFor(outcome.status).http, body: errorBody(outcome.status, `items[${index}]`, { index }) });
     }
-    const ok = outcome as { changed: boolean; positions: PositionState[] };
-    const reply = { status: 200, body: { applied, positions: ok.positions.map(positionBody) } };
-    return this.durable(ok.changed ? command : null, reply);
+    const ok = outcome as { positions: PositionState[] };
+    return this.durable(command, execution, { status: 200, body: { applied, positions: ok.positions.map(positionBody) } });
   }
 
   hold(request: HoldRequest): Promise<EngineReply> {
-    const nowMs = this.clock();
     const ttlMs = (request.ttlSeconds ?? TTL_SECONDS_DEFAULT) * 1000;
     const channel = request.channel ?? null;
-    const ledger = this.ledger!;
-    const outcome: HoldOutcome = ledger.hold(request.id, channel, request.lines, ttlMs, nowMs);
-    const command: Command | null = ledger.lastChanged() ? [Op.Hold, request.id, channel, request.lines, ttlMs, nowMs] : null;
+    const command: Command = [Op.Hold, this.clock(), request.id, channel, request.lines, ttlMs];
+    const execution = executeCommand(this.ledger!, command);
+    const outcome = execution.outcome as HoldOutcome;
     let reply: EngineReply;
     if (outcome.status === LedgerStatus.Ok) {
       const ok = outcome as { created: boolean; reservation: ReservationState };
@@ -271,15 +302,13 @@ export class OmnistockEngine implements Engine {
       reply = { status: errorFor(outcome.status).http, body };
       reservationOutcomes.inc({ op: "hold", outcome: errorFor(outcome.status).code });
     }
-    return this.durable(command, reply);
+    return this.durable(command, execution, reply);
   }
 
   move(id: string, move: ReservationMove): Promise<EngineReply> {
-    const nowMs = this.clock();
-    const ledger = this.ledger!;
-    const outcome: MoveOutcome =
-      move === "commit" ? ledger.commit(id, nowMs) : move === "release" ? ledger.release(id, nowMs) : ledger.fulfill(id, nowMs);
-    const command: Command | null = ledger.lastChanged() ? [MOVE_OP[move], id, nowMs] : null;
+    const command: Command = [MOVE_OP[move], this.clock(), id];
+    const execution = executeCommand(this.ledger!, command);
+    const outcome = execution.outcome as MoveOutcome;
     let reply: EngineReply;
     if (outcome.status === LedgerStatus.Ok) {
       reply = { status: 200, body: reservationBody(outcome.reservation!) };
@@ -289,19 +318,23 @@ export class OmnistockEngine implements Engine {
       reply = { status: errorFor(outcome.status).http, body };
       reservationOutcomes.inc({ op: move, outcome: errorFor(outcome.status).code });
     }
-    return this.durable(command, reply);
+    return this.durable(command, execution, reply);
   }
 
   putLocation(id: string, patch: LocationPatch): Promise<EngineReply> {
-    const result = this.ledger!.putLocation(id, patch);
-    if (result.status !== LedgerStatus.Ok) return this.durable(null, { status: errorFor(result.status).http, body: errorBody(result.status) });
-    return this.durable(result.changed ? [Op.PutLocation, id, patch] : null, { status: 200, body: result.location });
+    const command: Command = [Op.PutLocation, this.clock(), id, patch];
+    const execution = executeCommand(this.ledger!, command);
+    const result = execution.outcome as { status: LedgerStatus; location: unknown };
+    if (result.status !== LedgerStatus.Ok) return this.durable(command, execution, { status: errorFor(result.status).http, body: errorBody(result.status) });
+    return this.durable(command, execution, { status: 200, body: result.location });
   }
 
   putChannel(id: string, patch: ChannelPatch): Promise<EngineReply> {
-    const result = this.ledger!.putChannel(id, patch);
-    if (result.status !== LedgerStatus.Ok) return this.durable(null, { status: errorFor(result.status).http, body: errorBody(result.status) });
-    return this.durable(result.changed ? [Op.PutChannel, id, patch] : null, { status: 200, body: result.channel });
+    const command: Command = [Op.PutChannel, this.clock(), id, patch];
+    const execution = executeCommand(this.ledger!, command);
+    const result = execution.outcome as { status: LedgerStatus; channel: unknown };
+    if (result.status !== LedgerStatus.Ok) return this.durable(command, execution, { status: errorFor(result.status).http, body: errorBody(result.status) });
+    return this.durable(command, execution, { status: 200, body: result.channel });
   }
 }
 

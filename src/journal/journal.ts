@@ -415,11 +415,14 @@ export interface JournalReadResult {
  * there, and that segment is truncated to its last good record so a later
  * append never follows garbage. Corruption in any other segment, or lsns
  * missing between afterLsn and the journal, throws JournalCorruptError.
+ * With `readOnly` (a reader of a journal that is being written) nothing is
+ * truncated and the read simply stops at the first incomplete record.
  */
 export function readJournal(
   dir: string,
   afterLsn: number,
   onRecord: (lsn: number, payload: Uint8Array) => void,
+  options: { readOnly?: boolean } = {},
 ): JournalReadResult {
   const segments = listSegments(dir);
   let records = 0;
@@ -443,6 +446,8 @@ export function readJournal(
     expectedLsn = scan.nextLsn;
     if (scan.goodBytes < buf.length) {
       const damage = `${scan.problem} at byte ${scan.goodBytes} of ${segment.file}`;
+      // A read-only reader of a live journal sees a write in progress as a torn tail: leave it.
+      if (options.readOnly) break;
       if (!isLast) throw new JournalCorruptError(`${damage} (not the last segment: data lost)`);
       tornBytes = buf.length - scan.goodBytes;
       truncateDurably(segment.file, scan.goodBytes);

@@ -54,6 +54,7 @@ interface LedgerExports {
   readPosition(s: number, skuLen: number, locLen: number): number;
   positionFigures(s: number, p: number): void;
   skuFirstPosition(s: number, skuLen: number): number;
+  skuFirstPositionAt(sku: number): number;
   positionNext(p: number): number;
   positionLocation(p: number): number;
   positionSku(p: number): number;
@@ -92,6 +93,7 @@ interface LedgerExports {
   channelStageBegin(): void;
   channelStage(s: number, locLen: number): number;
   channelPut(s: number, chanLen: number, buffer: bigint, mode: number, stagedCount: number): number;
+  skuAvailableAt(sku: number, channel: number): number;
   changeCount(): number;
   changeLogBase(): number;
   regionBase(i: number): number;
@@ -248,6 +250,27 @@ export class WasmLedger implements StockLedger {
     const locLen = this.key(KEY_B, location);
     if (skuLen < 0 || locLen < 0 || this.x.readPosition(this.s, skuLen, locLen) < 0) return 0;
     return this.result[0];
+  }
+
+  /** The state of position index p (for deltas built from the change log). */
+  positionAt(p: number): PositionState {
+    return this.positionState(p, this.skuName(this.x.positionSku(p)));
+  }
+
+  skuIndexOf(p: number): number { return this.x.positionSku(p); }
+  locationIndexOf(p: number): number { return this.x.positionLocation(p); }
+  skuName(s: number): string { return this.idString(IdKind.Sku, s); }
+  channelNameAt(c: number): string { return this.channelName(c); }
+  channelCount(): number { return this.header[H_CHANNELS]; }
+  skuCount(): number { return this.header[H_SKUS]; }
+  channelIndexOf(channel: string): number { return this.channelIndex(channel); }
+  channelIncludesLocation(c: number, l: number): boolean { return this.x.channelIncludes(c, l) === 1; }
+  channelBufferAt(c: number): number { return this.x.channelBuffer(c); }
+  /** Channel ATP (channel index) or network ATP (-1) of SKU index s. */
+  skuAvailableAt(s: number, c: number): number { return this.x.skuAvailableAt(s, c); }
+  /** Position indexes of a SKU index, in creation order (for stream snapshots). */
+  *positionsOfSku(s: number): Generator<number> {
+    for (let p = this.x.skuFirstPositionAt(s); p >= 0; p = this.x.positionNext(p)) yield p;
   }
 
   private positionState(p: number, sku: string): PositionState {

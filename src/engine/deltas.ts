@@ -1,0 +1,69 @@
+// Turns the ledger's change log of one command into stream messages: one
+// delta per changed position (its figures after the command), and one
+// channel message per (channel, SKU) whose channel ATP moved. A channel
+// figure moves iff Σ over the SKU's changed positions at the channel's
+// locations of max(0, available − buffer) changed, which the log's
+// available-before figures tell without re-reading anything. Channel changes
+// themselves (buffer, locations) are compared SKU by SKU, before and after.
+
+import type { WasmLedger } from "../ledger/wasm-ledger.js";
+import type { UnnumberedMessage } from "../stream/messages.js";
+
+/** Messages for the positions the last command changed. */
+export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedMessage[] {
+  const log = ledger.changes();
+  if (log.count === 0) return [];
+  const out: UnnumberedMessage[] = [];
+  // Figures after, and the SKUs touched (in first-seen order) with their entries.
+  const after = new Array<number>(log.count);
+  const bySku = new Map<number, number[]>();
+  for (let i = 0; i < log.count; i++) {
+    const p = log.positions[i];
+    const state = ledger.positionAt(p);
+    after[i] = state.available;
+    out.push({
+      type: "delta", sku: state.sku, location: state.location, available: state.available, onHand: state.onHand,
+      reserved: state.reserved, committed: state.committed, safetyStock: state.safetyStock, shortfall: state.shortfall,
+      version: state.version, ts,
+    });
+    const s = ledger.skuIndexOf(p);
+    const entries = bySku.get(s);
+    if (entries) entries.push(i);
+    else bySku.set(s, [i]);
+  }
+  const channels = ledger.channelCount();
+  for (let c = 0; c < channels; c++) {
+    const buffer = ledger.channelBufferAt(c);
+    for (const [s, entries] of bySku) {
+      let moved = 0;
+      for (const i of entries) {
+        if (!ledger.channelIncludesLocation(c, ledger.locationIndexOf(log.positions[i]))) continue;
+        moved += Math.max(0, after[i] - buffer) - Math.max(0, log.availableBefore[i] - buffer);
+      }
+      if (moved !== 0) {
+        out.push({ type: "channel", channel: ledger.channelNameAt(c), sku: ledger.skuName(s), available: ledger.skuAvailableAt(s, c), ts });
+      }
+    }
+  }
+  return out;
+}
+
+/** Channel ATP of every SKU for channel index c (-1: the channel does not exist yet: all 0). */
+export function channelFigures(ledger: WasmLedger, c: number): Float64Array {
+  const figures = new Float64Array(ledger.skuCount());
+  if (c >= 0) for (let s = 0; s < figures.length; s++) figures[s] = ledger.skuAvailableAt(s, c);
+  return figures;
+}
+
+/** Channel messages for every SKU whose figure differs from `before` after a channel change. */
+export function channelChangeMessages(ledger: WasmLedger, channel: string, before: Float64Array, ts: string): UnnumberedMessage[] {
+  const c = ledger.channelIndexOf(channel);
+  if (c < 0) return [];
+  const out: UnnumberedMessage[] = [];
+  const skus = ledger.skuCount();
+  for (let s = 0; s < skus; s++) {
+    const available = ledger.skuAvailableAt(s, c);
+    if (available !== (s < before.length ? before[s] : 0)) out.push({ type: "channel", channel, sku: ledger.skuName(s), available, ts });
+  }
+  return out;
+}

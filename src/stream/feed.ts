@@ -1,0 +1,174 @@
+// The delta feed: numbers the messages the engine derives from each command
+// (one global, gap-free seq), holds them back until the command's journal
+// record is durable, then hands them to subscribers (WebSocket, NATS) in seq
+// order. Released messages are kept for replays: the newest in memory, and
+// all within the retention window on disk, in a journal of their own whose lsn
+// IS the seq. Messages are derived deterministically from the command journal,
+// so after a crash the engine regenerates any it had not yet written, with
+// the same seq and the same content.
+
+import { existsSync, readdirSync } from "node:fs";
+import { Packr } from "msgpackr";
+import { Journal, readJournal } from "../journal/journal.js";
+import type { StreamMessage, UnnumberedMessage } from "./messages.js";
+
+export interface FeedOptions {
+  dir: string; // the delta journal's directory
+  retention: number; // messages kept for replay (on disk)
+  memoryTail: number; // newest messages also kept in memory
+}
+
+export type FeedListener = (messages: readonly StreamMessage[]) => void;
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const SEGMENT_NAME = /^journal-(\d{20})\.log$/;
+const DISK_FLUSH_MS = 200;
+
+/** Seq of the first record on disk minus one (0 when there is none). */
+function firstOnDisk(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  const firsts = readdirSync(dir).map((n) => SEGMENT_NAME.exec(n)).filter((m) => m !== null).map((m) => Number(m![1]));
+  return firsts.length === 0 ? 0 : Math.min(...firsts) - 1;
+}
+
+export class DeltaFeed {
+  private journal: Journal | null = null;
+  private nextSeq = 1;
+  private diskLastSeq = 0; // newest seq already in the delta journal
+  private readonly tail: StreamMessage[] = []; // newest released messages, oldest first
+  private tailStart = 0; // index of the oldest live entry in `tail` (amortised shift)
+  private readonly pending: { lsn: number; message: StreamMessage }[] = [];
+  private pendingStart = 0;
+  private readonly listeners = new Set<FeedListener>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private releasedSeq = 0;
+
+  constructor(private readonly options: FeedOptions) {}
+
+  /** Newest seq numbered so far (released or still waiting for durability). */
+  get stagedSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Newest seq handed to subscribers. */
+  get lastSeq(): number {
+    return this.releasedSeq;
+  }
+
+  /** Oldest seq a replay can still serve. */
+  get oldestSeq(): number {
+    return Math.max(1, this.releasedSeq - this.options.retention + 1, firstOnDisk(this.options.dir) + 1);
+  }
+
+  /**
+   * Loads what the delta journal holds up to `snapshotSeq` (the last seq the
+   * ledger snapshot covers) and opens it for appending. Call before replaying
+   * the command journal, which then regenerates every later message.
+   */
+  async open(snapshotSeq: number): Promise<void> {
+    const dir = this.options.dir;
+    const from = Math.max(firstOnDisk(dir), snapshotSeq - this.options.memoryTail);
+    let last = firstOnDisk(dir);
+    const read = readJournal(dir, from, (seq, payload) => {
+      if (seq <= snapshotSeq) this.pushTail(packr.unpack(payload) as StreamMessage);
+    });
+    last = Math.max(last, read.lastLsn);
+    this.diskLastSeq = last;
+    this.nextSeq = snapshotSeq + 1;
+    this.releasedSeq = snapshotSeq;
+    this.journal = await Journal.open({ dir, segmentBytesMax: 64 * 1024 * 1024 }, last + 1);
+    this.flushTimer = setInterval(() => void this.flushDisk(), DISK_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Numbers messages of a command journaled at `lsn`; they leave once `lsn` is durable. */
+  stage(messages: readonly UnnumberedMessage[], lsn: number): void {
+    for (const m of messages) {
+      const message = m as StreamMessage;
+      message.seq = this.nextSeq++;
+      this.pending.push({ lsn, message });
+    }
+  }
+
+  /** Numbers and releases at once (replay: the command is already durable). */
+  replayed(messages: readonly UnnumberedMessage[]): void {
+    this.stage(messages, 0);
+    this.release(0);
+  }
+
+  /** Hands every staged message whose command is durable (lsn <= durableLsn) to subscribers. */
+  release(durableLsn: number): void {
+    let end = this.pendingStart;
+    while (end < this.pending.length && this.pending[end].lsn <= durableLsn) end++;
+    if (end === this.pendingStart) return;
+    const batch: StreamMessage[] = new Array(end - this.pendingStart);
+    for (let i = this.pendingStart; i < end; i++) batch[i - this.pendingStart] = this.pending[i].message;
+    this.pendingStart = end;
+    if (this.pendingStart === this.pending.length) {
+      this.pending.length = 0;
+      this.pendingStart = 0;
+    }
+    for (const message of batch) {
+      if (message.seq > this.diskLastSeq) {
+        this.journal!.append(packr.pack(message));
+        this.diskLastSeq = message.seq;
+      }
+      this.pushTail(message);
+    }
+    this.releasedSeq = batch[batch.length - 1].seq;
+    for (const listener of this.listeners) listener(batch);
+  }
+
+  private pushTail(message: StreamMessage): void {
+    this.tail.push(message);
+    if (this.tail.length - this.tailStart > this.options.memoryTail) this.tailStart++;
+    if (this.tailStart > 65_536 && this.tailStart * 2 > this.tail.length) {
+      this.tail.splice(0, this.tailStart);
+      this.tailStart = 0;
+    }
+  }
+
+  /** Calls `listener` with every batch of released messages, in seq order. */
+  subscribe(listener: FeedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Released messages with seq > since, oldest first, at most `limit`; null
+   * when since is older than retention (the caller sends a reset).
+   */
+  readAfter(since: number, limit: number): StreamMessage[] | null {
+    if (since >= this.releasedSeq) return [];
+    if (since + 1 < this.oldestSeq) return null;
+    const tailOldest = this.tail.length > this.tailStart ? this.tail[this.tailStart].seq : Infinity;
+    if (since + 1 >= tailOldest) {
+      const from = this.tailStart + (since + 1 - tailOldest);
+      return this.tail.slice(from, Math.min(this.tail.length, from + limit));
+    }
+    // Older than the memory tail: read the delta journal (written up to diskLastSeq by now).
+    const out: StreamMessage[] = [];
+    readJournal(this.options.dir, since, (seq, payload) => {
+      if (out.length < limit && seq <= this.releasedSeq) out.push(packr.unpack(payload) as StreamMessage);
+    }, { readOnly: true });
+    return out;
+  }
+
+  /** Writes released messages to disk and fsyncs them (before a snapshot, and periodically). */
+  async flushDisk(): Promise<void> {
+    const journal = this.journal;
+    if (!journal) return;
+    await journal.durable(journal.lastLsn);
+    const pruneThrough = this.releasedSeq - this.options.retention;
+    if (pruneThrough > 0) await journal.pruneThrough(pruneThrough);
+  }
+
+  async close(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.journal) {
+      await this.flushDisk().catch(() => undefined);
+      await this.journal.close();
+    }
+    this.listeners.clear();
+  }
+}
