@@ -8,7 +8,7 @@ import { Packr } from "msgpackr";
 import type { AdjustItem, ChannelPatch, HoldLine, LocationPatch, StockItem } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import type { UnnumberedMessage } from "../stream/messages.js";
-import { channelChangeMessages, channelFigures, deltasOfLastCommand } from "./deltas.js";
+import { channelChangeMessages, channelFigures, countOfLastCommand, deltasOfLastCommand } from "./deltas.js";
 
 export const enum Op {
   SetStock = 1,
@@ -46,15 +46,18 @@ export function decodeCommand(payload: Uint8Array): Command {
 export interface Execution<T> {
   outcome: T;
   changed: boolean;
-  messages: UnnumberedMessage[];
+  messages: UnnumberedMessage[]; // empty when only counted
+  messageCount: number;
 }
+
+/** "build": the messages themselves; "count": only how many (their seqs are already on disk). */
+export type MessageMode = "build" | "count";
 
 /**
  * Applies a command to the ledger and derives its stream messages. The live
  * engine builds its reply from `outcome`; recovery only needs the messages.
  */
-export function executeCommand(ledger: WasmLedger, command: Command): Execution<unknown> {
-  const ts = new Date(command[1]).toISOString();
+export function executeCommand(ledger: WasmLedger, command: Command, mode: MessageMode = "build"): Execution<unknown> {
   let outcome: unknown;
   let changed: boolean;
   switch (command[0]) {
@@ -92,11 +95,16 @@ export function executeCommand(ledger: WasmLedger, command: Command): Execution<
       break;
     }
     case Op.PutChannel: {
+      // Rare: the messages are built even when only counted.
       const before = channelFigures(ledger, ledger.channelIndexOf(command[2]));
       const result = ledger.putChannel(command[2], command[3]);
-      const messages = result.changed ? channelChangeMessages(ledger, command[2], before, ts) : [];
-      return { outcome: result, changed: result.changed, messages };
+      const built = result.changed ? channelChangeMessages(ledger, command[2], before, new Date(command[1]).toISOString()) : [];
+      const messages = mode === "build" ? built : [];
+      return { outcome: result, changed: result.changed, messages, messageCount: built.length };
     }
   }
-  return { outcome, changed, messages: changed ? deltasOfLastCommand(ledger, ts) : [] };
+  if (!changed) return { outcome, changed, messages: [], messageCount: 0 };
+  if (mode === "count") return { outcome, changed, messages: [], messageCount: countOfLastCommand(ledger) };
+  const messages = deltasOfLastCommand(ledger, new Date(command[1]).toISOString());
+  return { outcome, changed, messages, messageCount: messages.length };
 }

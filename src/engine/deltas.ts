@@ -48,6 +48,39 @@ export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedM
   return out;
 }
 
+/**
+ * How many messages deltasOfLastCommand would build, without building them
+ * (recovery only needs the count for messages already in the delta journal).
+ */
+export function countOfLastCommand(ledger: WasmLedger): number {
+  const log = ledger.changes();
+  if (log.count === 0) return 0;
+  const channels = ledger.channelCount();
+  if (channels === 0) return log.count;
+  const bySku = new Map<number, number[]>();
+  const after = new Array<number>(log.count);
+  for (let i = 0; i < log.count; i++) {
+    after[i] = ledger.availableOfPosition(log.positions[i]);
+    const s = ledger.skuIndexOf(log.positions[i]);
+    const entries = bySku.get(s);
+    if (entries) entries.push(i);
+    else bySku.set(s, [i]);
+  }
+  let count = log.count;
+  for (let c = 0; c < channels; c++) {
+    const buffer = ledger.channelBufferAt(c);
+    for (const entries of bySku.values()) {
+      let moved = 0;
+      for (const i of entries) {
+        if (!ledger.channelIncludesLocation(c, ledger.locationIndexOf(log.positions[i]))) continue;
+        moved += Math.max(0, after[i] - buffer) - Math.max(0, log.availableBefore[i] - buffer);
+      }
+      if (moved !== 0) count++;
+    }
+  }
+  return count;
+}
+
 /** Channel ATP of every SKU for channel index c (-1: the channel does not exist yet: all 0). */
 export function channelFigures(ledger: WasmLedger, c: number): Float64Array {
   const figures = new Float64Array(ledger.skuCount());

@@ -150,6 +150,8 @@ export class WasmLedger implements StockLedger {
   private readonly result: Int32Array;
   private readonly resultVersion: Float64Array;
   private readonly s: number; // this thread's scratch base
+  /** Recovery sets this: stock writes then skip building their answer's positions. */
+  quiet = false;
   // Strings the ledger keeps no use for, by index.
   private locationNames: string[] = [];
   private locationKind: (string | null)[] = [];
@@ -255,6 +257,12 @@ export class WasmLedger implements StockLedger {
   /** The state of position index p (for deltas built from the change log). */
   positionAt(p: number): PositionState {
     return this.positionState(p, this.skuName(this.x.positionSku(p)));
+  }
+
+  /** available of position index p (no objects: recovery's hot path). */
+  availableOfPosition(p: number): number {
+    this.x.positionFigures(this.s, p);
+    return this.result[0];
   }
 
   skuIndexOf(p: number): number { return this.x.positionSku(p); }
@@ -376,7 +384,7 @@ export class WasmLedger implements StockLedger {
 
   private commitStockWrite(): StockWriteOutcome {
     this.x.txCommit();
-    const n = this.x.txTouchedCount();
+    const n = this.quiet ? 0 : this.x.txTouchedCount();
     const positions: PositionState[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = this.x.txTouchedAt(i);

@@ -24,11 +24,16 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 const SEGMENT_NAME = /^journal-(\d{20})\.log$/;
 const DISK_FLUSH_MS = 200;
 
+/** First seqs of the delta journal's segments, ascending. */
+function segmentFirsts(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((n) => SEGMENT_NAME.exec(n)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
+}
+
 /** Seq of the first record on disk minus one (0 when there is none). */
 function firstOnDisk(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  const firsts = readdirSync(dir).map((n) => SEGMENT_NAME.exec(n)).filter((m) => m !== null).map((m) => Number(m![1]));
-  return firsts.length === 0 ? 0 : Math.min(...firsts) - 1;
+  const firsts = segmentFirsts(dir);
+  return firsts.length === 0 ? 0 : firsts[0] - 1;
 }
 
 export class DeltaFeed {
@@ -61,24 +66,48 @@ export class DeltaFeed {
   }
 
   /**
-   * Loads what the delta journal holds up to `snapshotSeq` (the last seq the
-   * ledger snapshot covers) and opens it for appending. Call before replaying
-   * the command journal, which then regenerates every later message.
+   * Opens the delta journal for appending after a ledger snapshot that
+   * produced every seq up to `snapshotSeq`. Call before replaying the command
+   * journal, which then numbers every later message: those already on disk
+   * are only counted (skip), the rest are appended; finishReplay() then loads
+   * the newest retained messages into memory.
    */
   async open(snapshotSeq: number): Promise<void> {
     const dir = this.options.dir;
-    const from = Math.max(firstOnDisk(dir), snapshotSeq - this.options.memoryTail);
-    let last = firstOnDisk(dir);
-    const read = readJournal(dir, from, (seq, payload) => {
-      if (seq <= snapshotSeq) this.pushTail(packr.unpack(payload) as StreamMessage);
-    });
-    last = Math.max(last, read.lastLsn);
-    this.diskLastSeq = last;
+    const segments = segmentFirsts(dir);
+    // Only the last segment need be read to find (and repair) the end.
+    const lastFirst = segments.length > 0 ? segments[segments.length - 1] : 1;
+    const read = readJournal(dir, lastFirst - 1, () => undefined);
+    this.diskLastSeq = segments.length > 0 ? read.lastLsn : 0;
     this.nextSeq = snapshotSeq + 1;
     this.releasedSeq = snapshotSeq;
-    this.journal = await Journal.open({ dir, segmentBytesMax: 64 * 1024 * 1024 }, last + 1);
+    this.journal = await Journal.open({ dir, segmentBytesMax: 64 * 1024 * 1024 }, this.diskLastSeq + 1);
     this.flushTimer = setInterval(() => void this.flushDisk(), DISK_FLUSH_MS);
     this.flushTimer.unref();
+  }
+
+  /** True when the next `count` seqs are already on disk (replay need only count them). */
+  onDisk(count: number): boolean {
+    return this.nextSeq + count - 1 <= this.diskLastSeq;
+  }
+
+  /** Replay: numbers `count` messages that are already on disk. */
+  skip(count: number): void {
+    this.nextSeq += count;
+    this.releasedSeq = this.nextSeq - 1;
+  }
+
+  /** After replay: loads the newest retained messages that replay only counted into memory. */
+  finishReplay(): void {
+    const upTo = Math.min(this.diskLastSeq, this.releasedSeq);
+    const inMemory = this.tail.length - this.tailStart;
+    const from = Math.max(firstOnDisk(this.options.dir), upTo - this.options.memoryTail);
+    if (upTo <= from || inMemory > 0) return; // nothing was only counted, or memory already holds the newest
+    const loaded: StreamMessage[] = [];
+    readJournal(this.options.dir, from, (seq, payload) => {
+      if (seq <= upTo) loaded.push(packr.unpack(payload) as StreamMessage);
+    }, { readOnly: true });
+    for (const message of loaded) this.pushTail(message);
   }
 
   /** Numbers messages of a command journaled at `lsn`; they leave once `lsn` is durable. */

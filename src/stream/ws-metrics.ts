@@ -1,0 +1,30 @@
+// Metrics of the WebSocket stream (/v1/stream), registered on the one
+// Prometheus registry of src/metrics.ts. Kept here so the stream owns its
+// names; src/metrics.ts stays the registry and the engine's metrics.
+
+import client from "prom-client";
+import { registry } from "../metrics.js";
+
+export const streamClients = new client.Gauge({
+  name: "omnistock_stream_clients",
+  help: "Connected WebSocket stream clients",
+  registers: [registry],
+});
+
+export const streamCoalesced = new client.Counter({
+  name: "omnistock_stream_coalesced_total",
+  help: "Stream messages parked for a slow client (newest state per key kept, older ones replaced)",
+  registers: [registry],
+});
+
+export const streamSlowClosed = new client.Counter({
+  name: "omnistock_stream_slow_closed_total",
+  help: "Stream clients closed with code 4008 because their pending keys passed OMNISTOCK_WS_PENDING_MAX",
+  registers: [registry],
+});
+
+export const streamResets = new client.Counter({
+  name: "omnistock_stream_resets_total",
+  help: "Subscriptions answered with reset + snapshot (since older than retention, or newer than the feed)",
+  registers: [registry],
+});
