@@ -33,6 +33,9 @@ const PAGE_BYTES = 65536;
 const WASM_PAGES_MAX = 65536;
 const HEADER = 256;
 const SCRATCH_WRITER = 4096;
+const SCRATCH_BYTES = 4096;
+/** Reader threads that can attach at once (scratch areas 1 … 14 below the static data). */
+export const READER_SLOTS_MAX = 14;
 const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768;
 const KEY_BYTES_MAX = 256;
 const QUANTITY_MAX = 1_000_000_000;
@@ -159,7 +162,41 @@ export class WasmLedger implements StockLedger {
   private channelNames: string[] = [];
   private channelLocations: (string[] | null)[] = [];
 
-  constructor(capacities: LedgerCapacities = {}) {
+  /**
+   * A new ledger in its own shared memory (the writer), or, given `attachTo`,
+   * a reader over another ledger's memory using scratch area `readerSlot`
+   * (1 … READER_SLOTS_MAX). A reader may only call the read methods: every
+   * figure it reads is consistent per position (seqlock), never torn.
+   */
+  constructor(capacities: LedgerCapacities = {}, attachTo?: { memory: WebAssembly.Memory; readerSlot: number }) {
+    if (attachTo) {
+      if (!(attachTo.readerSlot >= 1 && attachTo.readerSlot <= READER_SLOTS_MAX)) throw new RangeError(`reader slot ${attachTo.readerSlot}`);
+      this.memory = attachTo.memory;
+      this.x = instantiate(this.memory);
+      this.x.attach();
+      this.s = SCRATCH_WRITER + attachTo.readerSlot * SCRATCH_BYTES;
+      this.reader = true;
+    } else {
+      this.memory = WasmLedger.plannedMemory(capacities);
+      this.x = instantiate(this.memory);
+      this.x.attach();
+      this.s = SCRATCH_WRITER;
+    }
+    this.u8 = new Uint8Array(this.memory.buffer);
+    this.header = new Uint32Array(this.memory.buffer, HEADER, 48);
+    this.result = new Int32Array(this.memory.buffer, this.s + RESULT, 16);
+    this.resultVersion = new Float64Array(this.memory.buffer, this.s + RESULT + 32, 1);
+  }
+
+  /** True for an instance attached as a reader: it must not write. */
+  readonly reader: boolean = false;
+
+  // One writer: a reader that writes would race the writer's transaction state.
+  private assertWriter(): void {
+    if (this.reader) throw new Error("a reader instance of the ledger cannot write");
+  }
+
+  private static plannedMemory(capacities: LedgerCapacities): WebAssembly.Memory {
     const positionsMax = capacities.positionsMax ?? LEDGER_DEFAULTS.positionsMax;
     const skusMax = capacities.skusMax ?? positionsMax;
     const reservationsMax = capacities.reservationsMax ?? LEDGER_DEFAULTS.reservationsMax;
@@ -170,15 +207,9 @@ export class WasmLedger implements StockLedger {
     const totalBytes = instantiate(probe).plan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
     if (totalBytes === 0) throw new RangeError("ledger capacities need more than 4 GiB of memory");
     const pages = Math.ceil(totalBytes / PAGE_BYTES);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    this.x = instantiate(this.memory);
-    this.x.plan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
-    this.x.attach();
-    this.u8 = new Uint8Array(this.memory.buffer);
-    this.header = new Uint32Array(this.memory.buffer, HEADER, 48);
-    this.s = SCRATCH_WRITER;
-    this.result = new Int32Array(this.memory.buffer, this.s + RESULT, 16);
-    this.resultVersion = new Float64Array(this.memory.buffer, this.s + RESULT + 32, 1);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    instantiate(memory).plan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
+    return memory;
   }
 
   // ── id encoding ──────────────────────────────────────────────────────────
@@ -207,6 +238,8 @@ export class WasmLedger implements StockLedger {
   }
 
   private locationName(l: number): string {
+    // A reader cannot see rollbacks that would make a cached name stale: it decodes every time.
+    if (this.reader) return this.idString(IdKind.Location, l);
     let name = this.locationNames[l];
     if (name === undefined) {
       name = this.idString(IdKind.Location, l);
@@ -347,6 +380,7 @@ export class WasmLedger implements StockLedger {
 
   // ── stock writes ─────────────────────────────────────────────────────────
   setStock(items: readonly StockItem[]): StockWriteOutcome {
+    this.assertWriter();
     this.x.txBegin();
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -364,6 +398,7 @@ export class WasmLedger implements StockLedger {
   }
 
   adjustStock(items: readonly AdjustItem[]): StockWriteOutcome {
+    this.assertWriter();
     this.x.txBegin();
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -406,6 +441,7 @@ export class WasmLedger implements StockLedger {
    * lastCreated(), lastChanged() and the staged figures.
    */
   placeHold(id: string, channel: string | null, merged: readonly HoldLine[], ttlMs: number, nowMs: number): LedgerStatus {
+    this.assertWriter();
     this.result[11] = 0; // no stale flags when we return before the ledger runs
     this.result[12] = -1;
     const n = merged.length;
@@ -456,6 +492,7 @@ export class WasmLedger implements StockLedger {
 
   /** A reservation move answering only its status (the hot path). kind: 1 commit, 2 release, 3 fulfill. */
   moveStatus(id: string, kind: number, nowMs: number): LedgerStatus {
+    this.assertWriter();
     this.result[11] = 0;
     this.result[10] = -1;
     const idLen = this.key(KEY_A, id);
@@ -487,7 +524,10 @@ export class WasmLedger implements StockLedger {
   /** Whether the last hold or move changed state (an expiry it applied counts). */
   lastChanged(): boolean { return (this.result[11] & 1) !== 0; }
 
-  expire(nowMs: number, limit: number): number { return this.x.expire(nowMs, limit); }
+  expire(nowMs: number, limit: number): number {
+    this.assertWriter();
+    return this.x.expire(nowMs, limit);
+  }
 
   reservation(id: string): ReservationState | null {
     const idLen = this.key(KEY_A, id);
@@ -519,6 +559,7 @@ export class WasmLedger implements StockLedger {
 
   // ── locations and channels ───────────────────────────────────────────────
   putLocation(id: string, patch: LocationPatch): { status: LedgerStatus; changed: boolean; location: LocationState | null } {
+    this.assertWriter();
     const len = this.key(KEY_B, id);
     if (len <= 0) return { status: LedgerStatus.IdLengthOutOfRange, changed: false, location: null };
     const before = this.header[H_LOCATIONS];
@@ -555,6 +596,7 @@ export class WasmLedger implements StockLedger {
   }
 
   putChannel(id: string, patch: ChannelPatch): { status: LedgerStatus; changed: boolean; channel: ChannelState | null } {
+    this.assertWriter();
     const chanLen = this.key(KEY_C, id);
     if (chanLen <= 0) return { status: LedgerStatus.IdLengthOutOfRange, changed: false, channel: null };
     const before = this.header[H_CHANNELS];
@@ -671,6 +713,7 @@ export class WasmLedger implements StockLedger {
 
   /** Loads a snapshot body (from snapshotParts) into this empty ledger. */
   loadSnapshot(body: Uint8Array): void {
+    this.assertWriter();
     if (this.header[H_POSITIONS] !== 0 || this.header[H_RESERVATIONS] !== 0) throw new Error("snapshot load into a non-empty ledger");
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     let at = 0;
