@@ -2,8 +2,6 @@
 // value stops the process with a message naming the variable, before anything
 // listens. The README lists the same table; keep them in step.
 
-import { cpus } from "node:os";
-
 export interface Config {
   host: string;
   port: number;
@@ -15,7 +13,6 @@ export interface Config {
   reservationsMax: number;
   snapshotEveryRecords: number;
   expiryIntervalMs: number;
-  workers: number;
   streamRetention: number;
   natsUrl: string | null;
   natsFormat: "msgpack" | "json";
@@ -60,7 +57,6 @@ export const SETTINGS = [
   { key: "reservationsMax", env: "OMNISTOCK_RESERVATIONS_MAX", parse: integer("OMNISTOCK_RESERVATIONS_MAX", 16, 40_000_000), fallback: 4_000_000 },
   { key: "snapshotEveryRecords", env: "OMNISTOCK_SNAPSHOT_EVERY", parse: integer("OMNISTOCK_SNAPSHOT_EVERY", 1000, 1e9), fallback: 1_000_000 },
   { key: "expiryIntervalMs", env: "OMNISTOCK_EXPIRY_INTERVAL_MS", parse: integer("OMNISTOCK_EXPIRY_INTERVAL_MS", 10, 1000), fallback: 250 },
-  { key: "workers", env: "OMNISTOCK_WORKERS", parse: integer("OMNISTOCK_WORKERS", 1, 64), fallback: cpus().length },
   { key: "streamRetention", env: "OMNISTOCK_STREAM_RETENTION", parse: integer("OMNISTOCK_STREAM_RETENTION", 1000, 1e9), fallback: 1_000_000 },
   { key: "natsUrl", env: "OMNISTOCK_NATS_URL", parse: text, fallback: null },
   { key: "natsFormat", env: "OMNISTOCK_NATS_FORMAT", parse: oneOf("OMNISTOCK_NATS_FORMAT", ["msgpack", "json"] as const), fallback: "msgpack" },
