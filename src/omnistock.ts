@@ -6,6 +6,7 @@ import type { Config } from "./config.js";
 import { OmnistockEngine, type RecoveryReport } from "./engine/engine.js";
 import { loadTokens } from "./server/auth.js";
 import { startHttpServer } from "./server/http-server.js";
+import { createStream } from "./stream/ws-stream.js";
 
 export interface RunningOmnistock {
   port: number;
@@ -26,13 +27,21 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
     log,
   });
   const tokens = config.tokensFile ? loadTokens(config.tokensFile) : null;
-  const server = await startHttpServer(engine, { host: config.host, port: config.port, bodyMaxBytes: config.bodyMaxBytes, tokens });
+  const stream = createStream(engine, { tokens, pendingKeysMax: config.wsPendingKeysMax });
+  const server = await startHttpServer(engine, {
+    host: config.host,
+    port: config.port,
+    bodyMaxBytes: config.bodyMaxBytes,
+    tokens,
+    mount: stream.mount,
+  });
   const ready = engine.recover();
   return {
     port: server.port,
     engine,
     ready,
     async close() {
+      stream.close(); // before the listen socket: clients get 1001, not a dropped connection
       server.close();
       await ready.catch(() => undefined);
       await engine.close();

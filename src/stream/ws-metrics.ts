@@ -28,3 +28,17 @@ export const streamResets = new client.Counter({
   help: "Subscriptions answered with reset + snapshot (since older than retention, or newer than the feed)",
   registers: [registry],
 });
+
+/** Sources of the pending-keys gauge: one per running stream (tests run several in one process). */
+export const pendingKeysSources = new Set<() => number>();
+
+export const streamPendingKeys = new client.Gauge({
+  name: "omnistock_stream_pending_keys",
+  help: "Keys parked for slow stream clients (newest state per position or channel figure), over all clients",
+  registers: [registry],
+  collect() {
+    let total = 0;
+    for (const source of pendingKeysSources) total += source();
+    this.set(total);
+  },
+});

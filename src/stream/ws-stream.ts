@@ -1,0 +1,467 @@
+// The WebSocket stream `GET /v1/stream` (SPEC section 5) on the server's uWS
+// app: a client subscribes (filters, optional `since`) and gets the feed's
+// messages in seq order — retained ones first, then live ones.
+//
+// Every client is in one mode, and one pump moves it forward as fast as its
+// socket takes data:
+//   - replay   reads the feed (feed.readAfter) from its cursor in batches.
+//              Live messages are not sent to it: the cursor reaches them
+//              through the feed, and once it has caught up with feed.lastSeq
+//              (synchronously, within one turn) the client turns live, so the
+//              next released batch starts right after it: no gap, no
+//              duplicate, no buffering of live traffic while replaying.
+//   - waiting  a reset's snapshot is taken but labelled with a seq not yet
+//              released (see ws-snapshot.ts); the feed listener starts it.
+//   - snapshot sends reset, the snapshot entries, snapshot_end, then replays
+//              from the snapshot's seq (so the live part is gap-free too).
+//   - live     gets each released batch from the feed listener.
+// A live client whose socket holds more than SOCKET_BUFFERED_BYTES_MAX
+// (uWS's buffered amount) parks messages in `pending`, keyed by position
+// (sku+location) or channel figure (channel+sku): the newest state per key
+// wins. `drain` flushes pending in seq order (a Map keeps insertion order,
+// and a replaced key is deleted and re-inserted, so the order is the seqs').
+// More than `pendingKeysMax` keys: closed with 4008. A coalesced client sees
+// seq jumps; it can tell, and may resubscribe with `since` to get what it
+// missed (while it is within retention).
+//
+// Fan-out: each released message is serialized at most once per format (JSON
+// text, msgpack binary) for all clients, and each client's sends for a batch
+// are corked into one write. uWS pub/sub is not used: its slow-subscriber
+// handling skips messages, which would break both gap-freedom and coalescing.
+
+import uWS from "uWebSockets.js";
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from "uWebSockets.js";
+import { Packr } from "msgpackr";
+import type { OmnistockEngine } from "../engine/engine.js";
+import { authorize, type TokenTable } from "../server/auth.js";
+import { HttpError, InvalidRequestError, NotReadyError } from "../server/errors.js";
+import type { StreamMessage } from "./messages.js";
+import { pendingKeysSources, streamClients, streamCoalesced, streamResets, streamSlowClosed } from "./ws-metrics.js";
+import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
+import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
+
+export const STREAM_PATH = "/v1/stream";
+
+/** Bytes uWS may hold for a client before its messages are coalesced instead of sent. */
+export const SOCKET_BUFFERED_BYTES_MAX = 1024 * 1024;
+/** uWS's own limit, far above ours: uWS must never drop a frame silently (send() answering 2). */
+const UWS_BACKPRESSURE_BYTES_MAX = 64 * 1024 * 1024;
+/** Largest client message: a subscribe with 3 × 10,000 ids of up to 128 bytes, JSON-escaped. */
+const CLIENT_MESSAGE_BYTES_MAX = 8 * 1024 * 1024;
+/** Seconds without traffic before a peer counts as dead; uWS pings well before. */
+const IDLE_TIMEOUT_SECONDS = 60;
+/** Connected clients at most; more are refused with 503 before upgrading. */
+export const STREAM_CLIENTS_MAX = 10_000;
+/** Feed messages read per replay batch. */
+const REPLAY_BATCH_MESSAGES = 4096;
+/** Messages (replayed, snapshot, flushed) one pump sends before yielding the event loop. */
+const PUMP_MESSAGES_PER_TURN = 32_768;
+/** WebSocket close codes. */
+export const CLOSE_SLOW_CONSUMER = 4008;
+const CLOSE_GOING_AWAY = 1001;
+
+export interface StreamOptions {
+  tokens: TokenTable | null;
+  pendingKeysMax: number; // OMNISTOCK_WS_PENDING_MAX
+}
+
+export interface RunningStream {
+  /** Registers the route on the server's app (ServerOptions.mount). */
+  mount(app: TemplatedApp): void;
+  /** Connected clients. */
+  readonly clients: number;
+  /** Ends every client (1001) and stops listening to the feed. */
+  close(): void;
+}
+
+type Format = "json" | "msgpack";
+/**
+ * A serialized message. JSON too is kept as UTF-8 bytes: uWS copies bytes as
+ * they are but converts a JS string on every send, i.e. once per client.
+ */
+type Frame = Buffer;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+const enum Mode {
+  Idle, // connected, no subscription yet
+  Replay,
+  Waiting,
+  Snapshot,
+  Live,
+}
+
+interface UserData {
+  format: Format;
+  client: Client | null; // set on open
+}
+
+class Client {
+  mode = Mode.Idle;
+  filter: Filter | null = null;
+  cursor = 0; // replay: newest seq already read from the feed
+  snapshot: Snapshot | null = null;
+  snapshotStarted = false; // reset frame sent
+  readonly pending = new Map<string, Frame>(); // live and slow: newest frame per key, in seq order
+  pumpScheduled = false;
+  dropped = false; // uWS refused a frame (its own limit): the client is closed as slow
+  closed = false;
+
+  constructor(
+    readonly ws: WebSocket<UserData>,
+    readonly format: Format,
+  ) {}
+
+  get binary(): boolean {
+    return this.format === "msgpack";
+  }
+
+  encode(value: object): Frame {
+    return this.format === "msgpack" ? packr.pack(value) : Buffer.from(JSON.stringify(value), "utf8");
+  }
+
+  /** Sends one frame; uWS answers 2 when it dropped it (over maxBackpressure), which must not pass unnoticed. */
+  sendFrame(frame: Frame): void {
+    if (this.ws.send(frame, this.binary) === 2) this.dropped = true;
+  }
+
+  /** Sends one message serialized for this client alone (control messages, replay, snapshot). */
+  sendValue(value: object): void {
+    this.sendFrame(this.encode(value));
+  }
+
+  /** Whether the client must be closed as a slow consumer. */
+  overLimit(pendingKeysMax: number): boolean {
+    return this.dropped || this.pending.size > pendingKeysMax;
+  }
+
+  congested(): boolean {
+    return this.ws.getBufferedAmount() > SOCKET_BUFFERED_BYTES_MAX;
+  }
+}
+
+/** Coalescing key of a message: one per position, one per channel figure. Ids hold no control characters. */
+function keyOf(message: StreamMessage): string {
+  return message.type === "delta" ? `d${message.sku}\u0000${message.location}` : `c${message.channel}\u0000${message.sku}`;
+}
+
+/** 503 when STREAM_CLIENTS_MAX clients are connected (the SPEC's one 503 code: retry later). */
+class StreamFullError extends HttpError {
+  readonly status = 503;
+  readonly code = "not_ready";
+  override readonly name = "StreamFullError";
+  constructor() {
+    super(`the stream has ${STREAM_CLIENTS_MAX} clients, its limit; retry later`);
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable" };
+
+function refuse(res: HttpResponse, error: HttpError): void {
+  res.writeStatus(STATUS_TEXT[error.status] ?? `${error.status} Error`);
+  res.writeHeader("Content-Type", "application/json");
+  if (error.header !== null) res.writeHeader(error.header[0], error.header[1]);
+  res.end(JSON.stringify({ error: error.code, message: error.message }));
+}
+
+/** The stream: its clients and the feed subscription they share. */
+class Stream {
+  private readonly clients = new Set<Client>();
+  private readonly unsubscribe: () => void;
+  private closing = false;
+  readonly pendingKeys = (): number => {
+    let total = 0;
+    for (const client of this.clients) total += client.pending.size;
+    return total;
+  };
+
+  constructor(
+    private readonly engine: OmnistockEngine,
+    private readonly options: StreamOptions,
+  ) {
+    this.unsubscribe = engine.feed.subscribe((batch) => this.onBatch(batch));
+    pendingKeysSources.add(this.pendingKeys);
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  register(app: TemplatedApp): void {
+    app.ws<UserData>(STREAM_PATH, {
+      maxPayloadLength: CLIENT_MESSAGE_BYTES_MAX,
+      maxBackpressure: UWS_BACKPRESSURE_BYTES_MAX,
+      closeOnBackpressureLimit: 0, // false: we coalesce or close with 4008 ourselves
+      idleTimeout: IDLE_TIMEOUT_SECONDS,
+      sendPingsAutomatically: true,
+      compression: uWS.DISABLED,
+      upgrade: (res, req, context) => this.onUpgrade(res, req, context),
+      open: (ws) => this.onOpen(ws),
+      message: (ws, message) => this.onMessage(ws, message),
+      drain: (ws) => {
+        const client = ws.getUserData().client;
+        if (client !== null) this.pump(client);
+      },
+      close: (ws) => this.onClose(ws),
+    });
+    // A plain GET (no upgrade) falls through the ws route to here.
+    app.any(STREAM_PATH, (res) => refuse(res, new InvalidRequestError(`${STREAM_PATH} needs a WebSocket upgrade`)));
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.unsubscribe();
+    pendingKeysSources.delete(this.pendingKeys);
+    for (const client of [...this.clients]) client.ws.end(CLOSE_GOING_AWAY, "server shutting down");
+  }
+
+  // ------------------------------------------------------------ connection
+
+  /** Readiness (503), then token and scope (401/403), then the query (400); all before upgrading. */
+  private onUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    if (this.closing || !this.engine.isReady()) return refuse(res, new NotReadyError());
+    const query = new URLSearchParams(req.getQuery() ?? "");
+    let authorization = req.getHeader("authorization");
+    const token = query.get("token");
+    if (authorization.length === 0 && token !== null) authorization = `Bearer ${token}`;
+    const denied = authorize(this.options.tokens, authorization, "read");
+    if (denied !== null) return refuse(res, denied);
+    if (this.clients.size >= STREAM_CLIENTS_MAX) return refuse(res, new StreamFullError());
+    const format = query.get("format") ?? "json";
+    if (format !== "json" && format !== "msgpack") return refuse(res, new InvalidRequestError('format: must be "json" or "msgpack"'));
+    res.upgrade<UserData>(
+      { format, client: null },
+      req.getHeader("sec-websocket-key"),
+      req.getHeader("sec-websocket-protocol"),
+      req.getHeader("sec-websocket-extensions"),
+      context,
+    );
+  }
+
+  private onOpen(ws: WebSocket<UserData>): void {
+    const data = ws.getUserData();
+    const client = new Client(ws, data.format);
+    data.client = client;
+    this.clients.add(client);
+    streamClients.set(this.clients.size);
+  }
+
+  private onClose(ws: WebSocket<UserData>): void {
+    const client = ws.getUserData().client;
+    if (client === null) return;
+    client.closed = true;
+    client.pending.clear();
+    client.snapshot = null;
+    this.clients.delete(client);
+    streamClients.set(this.clients.size);
+  }
+
+  /** A client message: a subscribe, or an error frame that changes nothing. */
+  private onMessage(ws: WebSocket<UserData>, message: ArrayBuffer): void {
+    const client = ws.getUserData().client;
+    if (client === null || client.closed) return;
+    let request;
+    try {
+      const bytes = Buffer.from(message); // a view: used only within this callback
+      const value: unknown = client.format === "msgpack" ? packr.unpack(bytes) : JSON.parse(bytes.toString("utf8"));
+      request = parseSubscribe(value);
+    } catch (error) {
+      const text = error instanceof StreamRequestError ? error.message : `cannot decode the message as ${client.format}`;
+      client.sendValue({ type: "error", error: "invalid_request", message: text });
+      if (client.dropped) this.closeSlow(client); // it sends bad messages and reads no answers
+      return;
+    }
+    this.subscribe(client, request.filter, request.since);
+  }
+
+  /**
+   * Starts (or replaces) the client's subscription. A second subscribe drops
+   * everything pending for the first; frames of the first already handed to
+   * the socket still arrive before the new `subscribed`.
+   */
+  private subscribe(client: Client, filter: Filter, since: number | null): void {
+    const feed = this.engine.feed;
+    client.filter = filter;
+    client.pending.clear();
+    client.snapshot = null;
+    client.snapshotStarted = false;
+    client.sendValue({ type: "subscribed", seq: feed.lastSeq });
+    if (since === null) {
+      client.mode = Mode.Live;
+      return;
+    }
+    client.mode = Mode.Replay;
+    client.cursor = since;
+    // A since beyond the newest seq cannot be continued (the client followed
+    // another history, e.g. a wiped data directory): it gets a reset too.
+    if (since > feed.lastSeq) this.reset(client);
+    this.pump(client);
+  }
+
+  // ------------------------------------------------------------ delivery
+
+  /** Takes the client's snapshot now; it leaves once the feed has released the seq it stands for. */
+  private reset(client: Client): void {
+    const feed = this.engine.feed;
+    streamResets.inc();
+    client.snapshot = takeSnapshot(this.engine.ledgerForTests, client.filter!, feed.stagedSeq);
+    client.snapshotStarted = false;
+    client.mode = feed.lastSeq >= client.snapshot.seq ? Mode.Snapshot : Mode.Waiting;
+  }
+
+  /** Moves a client forward until its socket is congested, it is live with nothing pending, or the turn's budget is spent. */
+  private pump(client: Client): void {
+    if (client.closed || this.closing) return;
+    let budget = PUMP_MESSAGES_PER_TURN;
+    let slowClose = false;
+    client.ws.cork(() => {
+      while (budget > 0 && !client.closed && !client.congested()) {
+        if (client.mode === Mode.Live) {
+          budget -= this.flushPending(client, budget);
+          if (client.pending.size === 0) return;
+        } else if (client.mode === Mode.Replay) {
+          budget -= this.replay(client, budget);
+        } else if (client.mode === Mode.Snapshot) {
+          budget -= this.sendSnapshot(client, budget);
+        } else {
+          return; // idle, or waiting for the feed to release the snapshot's seq
+        }
+      }
+      slowClose = client.overLimit(this.options.pendingKeysMax);
+    });
+    if (slowClose) return this.closeSlow(client);
+    if (budget <= 0) this.schedulePump(client);
+  }
+
+  /** Sends pending frames oldest first while the socket takes them; returns how many. */
+  private flushPending(client: Client, budget: number): number {
+    let sent = 0;
+    for (const [key, frame] of client.pending) {
+      if (sent >= budget || client.congested()) break;
+      client.pending.delete(key);
+      client.sendFrame(frame);
+      sent++;
+    }
+    return sent;
+  }
+
+  /** One replay batch; turns the client live when it has caught up, or resets it when it fell out of retention. */
+  private replay(client: Client, budget: number): number {
+    const batch = this.engine.feed.readAfter(client.cursor, Math.min(REPLAY_BATCH_MESSAGES, budget));
+    if (batch === null) {
+      this.reset(client);
+      return 1;
+    }
+    if (batch.length === 0) {
+      client.mode = Mode.Live; // cursor === feed.lastSeq: the next released batch follows on
+      return 1;
+    }
+    const filter = client.filter!;
+    let read = 0;
+    // Stop as soon as the socket is congested (the rest is read again later):
+    // uWS then holds at most the threshold plus one message for this client.
+    while (read < batch.length && !client.congested()) {
+      const message = batch[read++];
+      if (matches(filter, message)) client.sendValue(message);
+      client.cursor = message.seq;
+    }
+    return Math.max(read, 1);
+  }
+
+  /** Sends reset, snapshot entries and snapshot_end as the socket takes them, then replays after the snapshot's seq. */
+  private sendSnapshot(client: Client, budget: number): number {
+    const snapshot = client.snapshot!;
+    if (!client.snapshotStarted) {
+      client.snapshotStarted = true;
+      client.sendValue({ type: "reset", seq: snapshot.seq });
+    }
+    let sent = 0;
+    while (sent < budget && !client.congested()) {
+      const entry = snapshot.next();
+      if (entry === null) {
+        client.sendValue({ type: "snapshot_end", seq: snapshot.seq });
+        client.snapshot = null;
+        client.mode = Mode.Replay;
+        client.cursor = snapshot.seq;
+        break;
+      }
+      client.sendValue(entry);
+      sent++;
+    }
+    return Math.max(sent, 1);
+  }
+
+  private closeSlow(client: Client): void {
+    if (client.closed) return;
+    streamSlowClosed.inc();
+    const reason = `slow consumer: more than ${this.options.pendingKeysMax} keys pending`;
+    client.pending.clear();
+    client.ws.end(CLOSE_SLOW_CONSUMER, reason);
+  }
+
+  /** The feed listener: one released batch, fanned out to every live client. */
+  private onBatch(batch: readonly StreamMessage[]): void {
+    if (this.clients.size === 0) return;
+    const n = batch.length;
+    const json: (Buffer | undefined)[] = new Array(n);
+    const msgpack: (Buffer | undefined)[] = new Array(n);
+    const keys: (string | undefined)[] = new Array(n);
+    const frameAt = (i: number, format: Format): Frame => {
+      if (format === "json") return (json[i] ??= Buffer.from(JSON.stringify(batch[i]), "utf8"));
+      return (msgpack[i] ??= packr.pack(batch[i]));
+    };
+    const lastSeq = batch[n - 1].seq;
+    const slow: Client[] = [];
+    let coalesced = 0;
+    for (const client of this.clients) {
+      if (client.mode === Mode.Waiting && lastSeq >= client.snapshot!.seq) {
+        client.mode = Mode.Snapshot;
+        this.schedulePump(client); // not here: the engine is releasing a durable batch
+        continue;
+      }
+      if (client.mode !== Mode.Live) continue;
+      const filter = client.filter!;
+      const pending = client.pending;
+      client.ws.cork(() => {
+        for (let i = 0; i < n; i++) {
+          const message = batch[i];
+          if (!filter.open && !matches(filter, message)) continue;
+          const frame = frameAt(i, client.format);
+          if (pending.size === 0 && !client.congested()) {
+            client.sendFrame(frame);
+            continue;
+          }
+          const key = (keys[i] ??= keyOf(message));
+          pending.delete(key); // re-insert: Map order stays seq order
+          pending.set(key, frame);
+          coalesced++;
+        }
+      });
+      if (client.overLimit(this.options.pendingKeysMax)) slow.push(client);
+    }
+    if (coalesced > 0) streamCoalesced.inc(coalesced);
+    for (const client of slow) this.closeSlow(client);
+  }
+
+  private schedulePump(client: Client): void {
+    if (client.pumpScheduled) return;
+    client.pumpScheduled = true;
+    setImmediate(() => {
+      client.pumpScheduled = false;
+      this.pump(client);
+    });
+  }
+}
+
+/** The stream of `engine`'s feed; `mount` adds `GET /v1/stream` to the server's app. */
+export function createStream(engine: OmnistockEngine, options: StreamOptions): RunningStream {
+  const stream = new Stream(engine, options);
+  return {
+    get clients() {
+      return stream.size;
+    },
+    mount: (app) => stream.register(app),
+    close: () => stream.close(),
+  };
+}
