@@ -416,13 +416,14 @@ export interface JournalReadResult {
  * append never follows garbage. Corruption in any other segment, or lsns
  * missing between afterLsn and the journal, throws JournalCorruptError.
  * With `readOnly` (a reader of a journal that is being written) nothing is
- * truncated and the read simply stops at the first incomplete record.
+ * truncated and the read simply stops at the first incomplete record. With
+ * `stopAfterLsn`, segments starting after that lsn are not read.
  */
 export function readJournal(
   dir: string,
   afterLsn: number,
   onRecord: (lsn: number, payload: Uint8Array) => void,
-  options: { readOnly?: boolean } = {},
+  options: { readOnly?: boolean; stopAfterLsn?: number } = {},
 ): JournalReadResult {
   const segments = listSegments(dir);
   let records = 0;
@@ -433,6 +434,8 @@ export function readJournal(
     const isLast = i === segments.length - 1;
     // Whole segments covered by afterLsn (e.g. by a snapshot) are not read.
     if (!isLast && segments[i + 1].firstLsn <= afterLsn + 1) continue;
+    // Nor those past what the caller asked for.
+    if (options.stopAfterLsn !== undefined && segment.firstLsn > options.stopAfterLsn) break;
     if (expectedLsn === -1) {
       if (segment.firstLsn > afterLsn + 1) {
         throw new JournalCorruptError(`journal starts at lsn ${segment.firstLsn}; lsns ${afterLsn + 1}.. are missing`);

@@ -23,6 +23,8 @@ export type FeedListener = (messages: readonly StreamMessage[]) => void;
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const SEGMENT_NAME = /^journal-(\d{20})\.log$/;
 const DISK_FLUSH_MS = 200;
+// Small segments: a replay from disk reads one per batch (about 30,000 messages).
+const DELTA_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 /** First seqs of the delta journal's segments, ascending. */
 function segmentFirsts(dir: string): number[] {
@@ -81,7 +83,7 @@ export class DeltaFeed {
     this.diskLastSeq = segments.length > 0 ? read.lastLsn : 0;
     this.nextSeq = snapshotSeq + 1;
     this.releasedSeq = snapshotSeq;
-    this.journal = await Journal.open({ dir, segmentBytesMax: 64 * 1024 * 1024 }, this.diskLastSeq + 1);
+    this.journal = await Journal.open({ dir, segmentBytesMax: DELTA_SEGMENT_BYTES }, this.diskLastSeq + 1);
     this.flushTimer = setInterval(() => void this.flushDisk(), DISK_FLUSH_MS);
     this.flushTimer.unref();
   }
@@ -164,8 +166,9 @@ export class DeltaFeed {
   }
 
   /**
-   * Released messages with seq > since, oldest first, at most `limit`; null
-   * when since is older than retention (the caller sends a reset).
+   * Released messages with seq > since, oldest first: at most `limit` from
+   * memory; from disk, the rest of one segment (callers loop until caught up).
+   * Null when since is older than retention (the caller sends a reset).
    */
   readAfter(since: number, limit: number): StreamMessage[] | null {
     if (since >= this.releasedSeq) return [];
@@ -175,11 +178,13 @@ export class DeltaFeed {
       const from = this.tailStart + (since + 1 - tailOldest);
       return this.tail.slice(from, Math.min(this.tail.length, from + limit));
     }
-    // Older than the memory tail: read the delta journal (written up to diskLastSeq by now).
+    // Older than the memory tail: read the one delta-journal segment holding
+    // since+1 (segments are small) and answer everything after since in it,
+    // so a long replay reads each segment once.
     const out: StreamMessage[] = [];
     readJournal(this.options.dir, since, (seq, payload) => {
-      if (out.length < limit && seq <= this.releasedSeq) out.push(packr.unpack(payload) as StreamMessage);
-    }, { readOnly: true });
+      if (seq <= this.releasedSeq) out.push(packr.unpack(payload) as StreamMessage);
+    }, { readOnly: true, stopAfterLsn: since + 1 });
     return out;
   }
 
