@@ -1,7 +1,10 @@
 // The composition root: one engine (recovered from the data directory) behind
 // one HTTP/WebSocket server. The server listens before recovery so /healthz
-// and /readyz answer (503) while the journal replays.
+// and /readyz answer (503) while the journal replays. With OMNISTOCK_NATS_URL
+// the NATS adapter starts once recovery is done (it reads the recovered feed)
+// and runs in the background: NATS never holds up readiness.
 
+import { startNatsAdapter, type NatsAdapter } from "./adapters/nats/adapter.js";
 import type { Config } from "./config.js";
 import { OmnistockEngine, type RecoveryReport } from "./engine/engine.js";
 import { loadTokens } from "./server/auth.js";
@@ -35,7 +38,19 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
     tokens,
     mount: stream.mount,
   });
-  const ready = engine.recover();
+  let nats: NatsAdapter | null = null;
+  const ready = engine.recover().then((report) => {
+    if (config.natsUrl !== null) {
+      nats = startNatsAdapter(engine, {
+        url: config.natsUrl,
+        format: config.natsFormat,
+        streamMaxMessages: config.natsStreamMaxMessages,
+        streamMaxAgeSeconds: config.natsStreamMaxAgeSeconds,
+        log,
+      });
+    }
+    return report;
+  });
   return {
     port: server.port,
     engine,
@@ -44,6 +59,7 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
       stream.close(); // before the listen socket: clients get 1001, not a dropped connection
       server.close();
       await ready.catch(() => undefined);
+      await nats?.close();
       await engine.close();
     },
   };
