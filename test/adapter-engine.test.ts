@@ -137,7 +137,7 @@ describe("webhook adapter on the real engine", () => {
     } finally {
       sink.closeAllConnections();
       await new Promise<void>((r) => sink.close(() => r()));
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }); // a killed adapter may still be finishing a write
     }
   });
 });

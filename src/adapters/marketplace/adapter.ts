@@ -129,11 +129,16 @@ export class MarketplaceAdapter {
     await this.options.checkpoint.close();
   }
 
-  /** Stops at once, as a crash would: nothing is flushed and the checkpoint is not written again. */
-  kill(): void {
+  /**
+   * Stops at once, as a crash would: nothing is flushed, the lock is not
+   * released, no checkpoint write starts (one already under way completes,
+   * as it could before a crash). Resolves once the loops have ended.
+   */
+  async kill(): Promise<void> {
     this.abort.abort();
-    void this.options.source.close();
     this.poke();
+    await this.options.source.close();
+    await this.running?.catch(() => undefined);
   }
 
   private poke(): void {
