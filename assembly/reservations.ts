@@ -1,6 +1,9 @@
 // Reservations: all-or-nothing holds over up to 100 merged lines, their
 // lifecycle moves, and expiry through a binary min-heap ordered by
-// (expiresAt, creation index), so expiring a million holds never scans.
+// (expiresAt, creation index), so expiring a million holds never scans. A
+// reservation that leaves `held` stays in the heap until it surfaces (lazy
+// deletion): every reservation enters the heap once, so reservationsMax
+// bounds it.
 //
 // Reservation record (40 bytes):
 //   0 idOff u32 · 4 idLen u32 · 8 status u32 · 12 channel i32 (-1: none) ·
@@ -88,17 +91,15 @@ function heapPush(r: u32): void {
   siftUp(n);
 }
 
-function heapRemove(r: u32): void {
-  const slot = load<u32>(resAddr(r), R_HEAP);
-  assert(slot != 0, "reservation is not in the expiry heap");
-  const i = slot - 1;
+/** Removes the heap's earliest entry. */
+function heapPop(): void {
   const last = hget(H_HEAP) - 1;
+  const top = heapAt(0);
+  store<u32>(resAddr(top), 0, R_HEAP);
   hset(H_HEAP, last);
-  store<u32>(resAddr(r), 0, R_HEAP);
-  if (i != last) {
-    heapPut(i, heapAt(last));
-    siftDown(i);
-    siftUp(i);
+  if (last > 0) {
+    heapPut(0, heapAt(last));
+    siftDown(0);
   }
   store<u32>(heap + (<usize>last << 2), 0);
 }
@@ -138,10 +139,9 @@ function applyLines(r: u32, effect: i32): void {
 function setStatus(r: u32, status: u32): void {
   const rec = resAddr(r);
   const old = load<u32>(rec, R_STATUS);
-  if (old == HELD) {
-    heapRemove(r);
-    hset(H_HELD, hget(H_HELD) - 1);
-  }
+  // Leaving `held` leaves the heap entry in place (lazy deletion): commit and
+  // release stay O(1), and the sweeper discards the entry when it surfaces.
+  if (old == HELD) hset(H_HELD, hget(H_HELD) - 1);
   store<u32>(rec, status, R_STATUS);
 }
 
@@ -163,7 +163,12 @@ export function expireDue(nowMs: f64, limit: u32): u32 {
   let n: u32 = 0;
   while (n < limit && hget(H_HEAP) > 0) {
     const r = heapAt(0);
+    if (load<u32>(resAddr(r), R_STATUS) != HELD) {
+      heapPop(); // a reservation that left `held` before its expiry
+      continue;
+    }
     if (load<f64>(resAddr(r), R_EXPIRES) > nowMs) break;
+    heapPop();
     expireNow(r);
     n++;
   }
