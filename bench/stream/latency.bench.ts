@@ -1,0 +1,420 @@
+// `npm run bench:stream`: how long a stock change takes from its
+// acknowledgement (the writer's HTTP 200) to its receipt by 1,000 WebSocket
+// subscribers of `GET /v1/stream` and by a NATS subscriber, at a fixed rate of
+// deltas; then how many deltas per second the engine sustains with a few
+// subscribers. Every part is its own process on loopback: the engine
+// (`node dist/src/main.js`, fresh data directory), nats-server (when on PATH),
+// the subscribers (subscribers.ts: raw sockets, frame headers and seq only)
+// and this one (the writer, one `ws` probe that reads every message whole to
+// map seq → position version, and the NATS subscriber). Times come from
+// process.hrtime, the monotonic clock all processes share.
+//
+// A delta's latency is receipt time minus the ack time of the request that
+// made it (matched by sku, location and version). Negative values are real:
+// the engine may hand a batch to the sockets before it writes the HTTP answer.
+// p50/p99 over every (client, seq) pair with seq % SAMPLE_EVERY == 0 (the probe
+// and NATS: every seq); max over every pair. The first WARMUP seconds are not
+// counted.
+//
+// Settings (environment): BENCH_CLIENTS (1000), BENCH_RATE (10000 deltas/s),
+// BENCH_ITEMS (50 per request), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3),
+// BENCH_SAMPLE_EVERY (20), BENCH_TP_CLIENTS (10), BENCH_TP_SECONDS (10),
+// BENCH_NATS (1; 0 skips NATS), BENCH_LABEL (a line for LATEST.md).
+
+import { spawn, spawnSync, fork, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, createConnection } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect as natsConnect, type NatsConnection } from "nats";
+import WebSocket from "ws";
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench/stream
+const ROOT = join(HERE, "..", "..", "..");
+const HOST = "127.0.0.1";
+const env = process.env;
+const int = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
+
+const CLIENTS = int("BENCH_CLIENTS", 1000);
+const RATE = int("BENCH_RATE", 10_000); // deltas/s
+const ITEMS = int("BENCH_ITEMS", 50); // deltas per request
+const SECONDS = int("BENCH_SECONDS", 15);
+const WARMUP_SECONDS = int("BENCH_WARMUP_SECONDS", 3);
+const SAMPLE_EVERY = int("BENCH_SAMPLE_EVERY", 20);
+const TP_CLIENTS = int("BENCH_TP_CLIENTS", 10);
+const TP_SECONDS = int("BENCH_TP_SECONDS", 10);
+const TP_ITEMS = 1000; // deltas per request in the throughput run
+const TP_IN_FLIGHT = 4;
+const IN_FLIGHT_MAX = 64; // writer requests at once in the fixed-rate run
+const POSITIONS = 10_000; // SKU-00000 … at one location
+const LOCATION = "bench";
+const ON_HAND = 1_000_000;
+const SEQ_WINDOW = 4_000_000;
+const CATCH_UP_MS = 30_000;
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const skuOf = (i: number): string => `SKU-${String(i).padStart(5, "0")}`;
+const keyOf = (sku: string, location: string, version: number): string => `${sku}\u0000${location}\u0000${version}`;
+
+const children: ChildProcess[] = [];
+const tmp = mkdtempSync(join(tmpdir(), "omnistock-bench-stream-"));
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on("exit", cleanup);
+process.on("SIGINT", () => process.exit(130));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, HOST, () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
+    });
+  });
+}
+
+async function waitAccepting(port: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = createConnection({ host: HOST, port }, () => (s.destroy(), r(true)));
+      s.once("error", () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing accepts on ${port}`);
+}
+
+/** utime + stime of a process in seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const [user, sys] = cpuSplit(pid);
+  return user + sys;
+}
+
+/** [utime, stime] of a process in seconds. */
+function cpuSplit(pid: number): [number, number] {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+}
+
+// ---------------------------------------------------------------- processes
+async function startNats(): Promise<string | null> {
+  if (env.BENCH_NATS === "0") return null;
+  const probe = spawnSync("nats-server", ["--version"]);
+  if (probe.error || probe.status !== 0) return null;
+  const port = await freePort();
+  const child = spawn("nats-server", ["-a", HOST, "-p", String(port), "-js", "-sd", join(tmp, "nats")], { stdio: "ignore" });
+  children.push(child);
+  await waitAccepting(port);
+  return `nats://${HOST}:${port}`;
+}
+
+interface Engine {
+  child: ChildProcess;
+  base: string;
+}
+
+async function startEngine(natsUrl: string | null): Promise<Engine> {
+  const child = spawn(process.execPath, [join(ROOT, "dist/src/main.js")], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      OMNISTOCK_HOST: HOST,
+      OMNISTOCK_PORT: "0",
+      OMNISTOCK_DATA_DIR: join(tmp, "data"),
+      OMNISTOCK_POSITIONS_MAX: "100000",
+      OMNISTOCK_RESERVATIONS_MAX: "100000",
+      ...(natsUrl ? { OMNISTOCK_NATS_URL: natsUrl } : {}),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    let port = 0;
+    let out = "";
+    child.once("exit", (code) => reject(new Error(`engine exited (${code}): ${stderr}`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      let nl;
+      while ((nl = out.indexOf("\n")) >= 0) {
+        const line = JSON.parse(out.slice(0, nl)) as { event: string; port?: number };
+        out = out.slice(nl + 1);
+        if (line.event === "listening") port = line.port!;
+        if (line.event === "ready") resolve({ child, base: `http://${HOST}:${port}` });
+      }
+    });
+  });
+}
+
+interface Load {
+  child: ChildProcess;
+  request(cmd: object, event: string): Promise<Record<string, unknown>>;
+}
+
+async function startLoad(port: number, clients: number): Promise<Load> {
+  const child = fork(join(HERE, "subscribers.js"), [String(port), String(clients), String(SAMPLE_EVERY), String(SEQ_WINDOW)], { stdio: "inherit" });
+  children.push(child);
+  const waiters = new Map<string, (m: Record<string, unknown>) => void>();
+  child.on("message", (m: Record<string, unknown>) => {
+    const w = waiters.get(m.event as string);
+    if (m.event === "failed") throw new Error(`subscribers: ${String(m.message)}`);
+    if (w) (waiters.delete(m.event as string), w(m));
+  });
+  const request = (cmd: object, event: string): Promise<Record<string, unknown>> =>
+    new Promise((resolve) => {
+      waiters.set(event, resolve);
+      if (Object.keys(cmd).length > 0) child.send(cmd);
+    });
+  await request({}, "subscribed");
+  return { child, request };
+}
+
+// ---------------------------------------------------------------- writer
+interface WriteLog {
+  ackByKey: Map<string, number>;
+  sentByKey: Map<string, number>;
+  deltas: number;
+  requests: number;
+  late: number;
+  firstSend: number;
+  lastAck: number;
+  pid: number;
+}
+
+/** Runs writer.ts in its own process (its event loop busy with nothing else, so ack times are when answers arrive). */
+async function write(base: string, rate: number, items: number, seconds: number, inFlight: number): Promise<WriteLog> {
+  const file = join(tmp, `acks-${Date.now()}.json`);
+  const child = fork(join(HERE, "writer.js"), [base, String(rate), String(items), String(seconds), String(inFlight), file], { stdio: "inherit" });
+  children.push(child);
+  const result = await new Promise<Record<string, number>>((resolve, reject) => {
+    child.once("message", (m: Record<string, number>) => resolve(m));
+    child.once("exit", (code) => code !== 0 && reject(new Error(`writer exited with ${code}`)));
+  });
+  const acks = JSON.parse(readFileSync(file, "utf8")) as [string, number, number][];
+  return { ackByKey: new Map(acks.map(([k, a]) => [k, a])), sentByKey: new Map(acks.map(([k, , s]) => [k, s])), deltas: result.deltas, requests: result.requests, late: result.late, firstSend: result.firstSend, lastAck: result.lastAck, pid: child.pid! };
+}
+
+// ---------------------------------------------------------------- probes
+/** One `ws` subscriber reading every message whole: seq → position key, and its own receipt times. */
+async function openProbe(base: string): Promise<{ ws: WebSocket; keyBySeq: Map<number, string>; timeBySeq: Map<number, number>; subscribed: Promise<number> }> {
+  const ws = new WebSocket(`${base.replace("http", "ws")}/v1/stream`, { perMessageDeflate: false });
+  const keyBySeq = new Map<number, string>();
+  const timeBySeq = new Map<number, number>();
+  let subscribedSeq!: (seq: number) => void;
+  const subscribed = new Promise<number>((r) => (subscribedSeq = r));
+  ws.on("message", (data: Buffer) => {
+    const t = now();
+    const m = JSON.parse(data.toString("utf8")) as { type: string; seq: number; sku: string; location: string; version: number };
+    if (m.type === "subscribed") return subscribedSeq(m.seq);
+    if (m.type === "delta") keyBySeq.set(m.seq, keyOf(m.sku, m.location, m.version));
+    timeBySeq.set(m.seq, t);
+  });
+  await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+  ws.send(JSON.stringify({ op: "subscribe" }));
+  return { ws, keyBySeq, timeBySeq, subscribed };
+}
+
+async function openNats(url: string): Promise<{ nc: NatsConnection; timeBySeq: Map<number, number> }> {
+  const nc = await natsConnect({ servers: url });
+  const timeBySeq = new Map<number, number>();
+  nc.subscribe("omnistock.delta.>", {
+    callback: (_e, m) => {
+      const id = m.headers?.get("Nats-Msg-Id");
+      if (id) timeBySeq.set(Number(id), now());
+    },
+  });
+  await nc.flush();
+  return { nc, timeBySeq };
+}
+
+// ---------------------------------------------------------------- statistics
+interface Stats {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function stats(values: Float64Array | number[], max?: number): Stats {
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: max ?? at(1) };
+}
+
+const ms = (v: number): string => (Number.isNaN(v) ? "–" : v.toFixed(2));
+
+// ---------------------------------------------------------------- runs
+async function main(): Promise<void> {
+  const started = new Date();
+  const load0 = loadavg()[0];
+  const natsUrl = await startNats();
+  const engine = await startEngine(natsUrl);
+  const port = Number(new URL(engine.base).port);
+  const natsWired = natsUrl !== null;
+
+  // Stock: every position once, so each adjustment is one delta.
+  for (let from = 0; from < POSITIONS; from += 10_000) {
+    const items = [];
+    for (let i = from; i < Math.min(POSITIONS, from + 10_000); i++) items.push({ sku: skuOf(i), location: LOCATION, onHand: ON_HAND });
+    const res = await fetch(`${engine.base}/v1/stock`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ items }) });
+    if (res.status !== 200) throw new Error(`stock load answered ${res.status}`);
+  }
+  await sleep(500);
+  const nats = natsUrl ? await openNats(natsUrl) : null;
+
+  // ---- latency at a fixed rate, CLIENTS subscribers (CLIENTS - 1 raw + the probe)
+  const load = await startLoad(port, CLIENTS - 1);
+  const probe = await openProbe(engine.base);
+  const baseSeq = await probe.subscribed;
+  process.stderr.write(`${CLIENTS} subscribers at seq ${baseSeq}; writing ${RATE} deltas/s for ${SECONDS} s\n`);
+  const split0 = cpuSplit(engine.child.pid!);
+  const cpu0 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage() };
+  const log = await write(engine.base, RATE, ITEMS, SECONDS, IN_FLIGHT_MAX);
+  const t0 = log.firstSend;
+  const t1 = log.lastAck;
+  const split1 = cpuSplit(engine.child.pid!);
+  const cpu1 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage(cpu0.self) };
+  const lastSeq = baseSeq + log.deltas;
+  const deadline = Date.now() + CATCH_UP_MS;
+  while (Date.now() < deadline) {
+    const s = await load.request({ cmd: "stats" }, "stats");
+    const behind = (s.lastSeqs as number[]).filter((q) => q < lastSeq).length;
+    if (behind === 0 && probe.timeBySeq.has(lastSeq) && (!nats || nats.timeBySeq.has(lastSeq))) break;
+    await sleep(200);
+  }
+  const file = join(tmp, "receipts");
+  const done = await load.request({ cmd: "stop", file }, "stopped");
+  probe.ws.terminate();
+
+  // seq → ack time, through the probe's seq → (sku, location, version)
+  const ackBySeq = new Float64Array(log.deltas).fill(NaN);
+  const sentBySeq = new Float64Array(log.deltas).fill(NaN);
+  for (let k = 0; k < log.deltas; k++) {
+    const key = probe.keyBySeq.get(baseSeq + 1 + k);
+    const ack = key === undefined ? undefined : log.ackByKey.get(key);
+    if (ack !== undefined) (ackBySeq[k] = ack), (sentBySeq[k] = log.sentByKey.get(key!)!);
+  }
+  const counted = (k: number): boolean => k >= 0 && k < log.deltas && !Number.isNaN(ackBySeq[k]) && ackBySeq[k] >= t0 + WARMUP_SECONDS * 1000;
+  const seqs = new Uint32Array(readFileSync(`${file}.seq`).buffer.slice(0));
+  const times = new Float64Array(readFileSync(`${file}.time`).buffer.slice(0));
+  const last = new Float64Array(readFileSync(`${file}.last`).buffer.slice(0));
+  const receiptCount = new Uint16Array(readFileSync(`${file}.count`).buffer.slice(0));
+  const wsValues: number[] = [];
+  const wsFromSent: number[] = [];
+  for (let i = 0; i < seqs.length; i++) {
+    const k = seqs[i] - baseSeq - 1;
+    if (counted(k)) wsValues.push(times[i] - ackBySeq[k]), wsFromSent.push(times[i] - sentBySeq[k]);
+  }
+  let wsMax = -Infinity;
+  let wsMaxFromSent = -Infinity;
+  let missing = 0;
+  let countedSeqs = 0;
+  for (let k = 0; k < log.deltas; k++) {
+    if (!counted(k)) continue;
+    countedSeqs++;
+    if (receiptCount[k] !== CLIENTS - 1) missing += CLIENTS - 1 - receiptCount[k];
+    wsMax = Math.max(wsMax, last[k] - ackBySeq[k]);
+    wsMaxFromSent = Math.max(wsMaxFromSent, last[k] - sentBySeq[k]);
+    const p = probe.timeBySeq.get(baseSeq + 1 + k);
+    if (p !== undefined) (wsMax = Math.max(wsMax, p - ackBySeq[k])), (wsMaxFromSent = Math.max(wsMaxFromSent, p - sentBySeq[k]));
+  }
+  for (let k = 0; k < log.deltas; k++) {
+    const p = probe.timeBySeq.get(baseSeq + 1 + k);
+    if (counted(k) && p !== undefined && (baseSeq + 1 + k) % SAMPLE_EVERY === 0) wsValues.push(p - ackBySeq[k]), wsFromSent.push(p - sentBySeq[k]);
+  }
+  const wsStats = stats(wsValues, wsMax);
+  const wsSentStats = stats(wsFromSent, wsMaxFromSent);
+  let natsStats: Stats | null = null;
+  let natsSentStats: Stats | null = null;
+  let natsMissing = 0;
+  if (nats) {
+    const values: number[] = [];
+    const fromSent: number[] = [];
+    for (let k = 0; k < log.deltas; k++) {
+      if (!counted(k)) continue;
+      const t = nats.timeBySeq.get(baseSeq + 1 + k);
+      if (t === undefined) natsMissing++;
+      else values.push(t - ackBySeq[k]), fromSent.push(t - sentBySeq[k]);
+    }
+    natsStats = stats(values);
+    natsSentStats = stats(fromSent);
+  }
+  const wallS = (t1 - t0) / 1000;
+  const achieved = log.deltas / wallS;
+  const engineCpu = (cpu1.engine - cpu0.engine) / wallS;
+  const loadCpu = (cpu1.load - cpu0.load) / wallS;
+  const selfCpu = (cpu1.self.user + cpu1.self.system) / 1e6 / wallS;
+
+  // ---- throughput: as fast as possible, TP_CLIENTS subscribers
+  const tpLoad = await startLoad(port, TP_CLIENTS);
+  const tpStartSeq = (await tpLoad.request({ cmd: "stats" }, "stats")).lastSeqs as number[];
+  const tpCpu0 = cpuSeconds(engine.child.pid!);
+  const tpLog = await write(engine.base, 0, TP_ITEMS, TP_SECONDS, TP_IN_FLIGHT);
+  const tp0 = tpLog.firstSend;
+  const tpAckRate = tpLog.deltas / ((tpLog.lastAck - tp0) / 1000);
+  const tpEnd = tpStartSeq[0] + tpLog.deltas;
+  let tpCaughtUp = NaN;
+  const tpDeadline = Date.now() + CATCH_UP_MS;
+  while (Date.now() < tpDeadline) {
+    const s = await tpLoad.request({ cmd: "stats" }, "stats");
+    if ((s.lastSeqs as number[]).every((q) => q >= tpEnd)) {
+      tpCaughtUp = now();
+      break;
+    }
+    await sleep(20);
+  }
+  const tpCpu = (cpuSeconds(engine.child.pid!) - tpCpu0) / ((now() - tp0) / 1000);
+  const tpStats = await tpLoad.request({ cmd: "stop", file: join(tmp, "tp") }, "stopped");
+  const tpRecvRate = tpLog.deltas / ((tpCaughtUp - tp0) / 1000);
+  await nats?.nc.close();
+  engine.child.kill("SIGTERM");
+
+  // ---- report
+  const cpu = cpus()[0]?.model ?? "unknown";
+  const lines = [
+    `# Stream latency and throughput (bench/stream/latency.bench.ts)`,
+    ``,
+    ...(env.BENCH_LABEL ? [`${env.BENCH_LABEL}`, ``] : []),
+    `- Command: \`npm run bench:stream\`${[...Object.entries(env)].filter(([k]) => k.startsWith("BENCH_")).map(([k, v]) => ` ${k}=${v}`).join("")}`,
+    `- Machine: ${cpus().length} × ${cpu}, Node ${process.version}; load average before start ${load0.toFixed(2)}`,
+    `- Date: ${started.toISOString()}`,
+    `- Everything on this machine, loopback: engine, nats-server, the subscriber process, the writer. Client CPU competes with the server for the same cores.`,
+    ``,
+    `## Latency, acknowledgement → receipt: ${CLIENTS} WebSocket subscribers (unfiltered, JSON), ${RATE} deltas/s target, ${ITEMS} deltas per POST /v1/stock/adjust, ${SECONDS} s (first ${WARMUP_SECONDS} s not counted)`,
+    ``,
+    `| receiver | samples | p50 ms | p99 ms | max ms | from request sent: p50 / p99 / max ms | notes |`,
+    `|---|---:|---:|---:|---:|---:|---|`,
+    `| WebSocket (${CLIENTS} clients) | ${wsStats.n} | ${ms(wsStats.p50)} | ${ms(wsStats.p99)} | ${ms(wsStats.max)} | ${ms(wsSentStats.p50)} / ${ms(wsSentStats.p99)} / ${ms(wsSentStats.max)} | seq gaps seen: ${String(done.gaps)}; receipts missing: ${missing}; connections lost: ${String(done.closedEarly)}; max over all ${countedSeqs} × ${CLIENTS} pairs |`,
+    natsStats
+      ? `| NATS (core subscriber on omnistock.delta.>) | ${natsStats.n} | ${ms(natsStats.p50)} | ${ms(natsStats.p99)} | ${ms(natsStats.max)} | ${ms(natsSentStats!.p50)} / ${ms(natsSentStats!.p99)} / ${ms(natsSentStats!.max)} | not received: ${natsMissing} |`
+      : `| NATS | – | – | – | – | – | not measured: ${natsWired ? "adapter not wired" : "nats-server not on PATH or BENCH_NATS=0"} |`,
+    ``,
+    `Negative: the subscriber had the delta before the writer had its answer (the engine hands a durable batch to the stream before the HTTP answers leave). "From request sent" adds the write's own round trip.`,
+    ``,
+    `Writer: ${log.deltas} deltas in ${wallS.toFixed(1)} s = ${achieved.toFixed(0)} deltas/s (${log.requests} requests, ${log.late} left more than one period late). CPU per wall second: engine ${engineCpu.toFixed(2)} (user ${((split1[0] - split0[0]) / wallS).toFixed(2)}, system ${((split1[1] - split0[1]) / wallS).toFixed(2)}), subscriber process ${loadCpu.toFixed(2)}, probe + NATS client ${selfCpu.toFixed(2)}.`,
+    ``,
+    `## Throughput: ${TP_CLIENTS} WebSocket subscribers, writes as fast as possible (${TP_ITEMS} deltas per request, ${TP_IN_FLIGHT} in flight), ${TP_SECONDS} s`,
+    ``,
+    `| deltas acknowledged/s | deltas received by every subscriber/s | engine CPU per s | seq gaps |`,
+    `|---:|---:|---:|---:|`,
+    `| ${tpAckRate.toFixed(0)} | ${Number.isNaN(tpRecvRate) ? "did not catch up" : tpRecvRate.toFixed(0)} | ${tpCpu.toFixed(2)} | ${String(tpStats.gaps)} |`,
+    ``,
+  ];
+  const text = lines.join("\n");
+  process.stdout.write(`${text}\n`);
+  writeFileSync(join(ROOT, "bench/stream/LATEST.md"), text);
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:stream failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
