@@ -15,6 +15,9 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+// Messages leave in the event-loop turn after the write's answer.
+const released = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 function engineAt(dataDir: string, clock: { now: number }, extra: object = {}): OmnistockEngine {
   return new OmnistockEngine({
     dataDir, positionsMax: 10_000, reservationsMax: 10_000, snapshotEveryRecords: 1_000_000, expiryIntervalMs: 1000,
@@ -33,8 +36,11 @@ describe("delta feed", () => {
     engine.feed.subscribe((batch) => seen.push(...batch));
 
     await engine.putChannel("web", { locations: ["s1"], buffer: 2 });
+
+    await released();
     expect(seen).toEqual([]); // no SKU has stock yet: no channel figure moved
     await engine.setStock([{ sku: "A", location: "s1", onHand: 10 }, { sku: "A", location: "s2", onHand: 5 }, { sku: "A", location: "s1", onHand: 10 }]);
+    await released();
     expect(seen.map((m) => m.seq)).toEqual([1, 2, 3]);
     expect(seen[0]).toEqual({
       type: "delta", seq: 1, sku: "A", location: "s1", available: 10, onHand: 10, reserved: 0, committed: 0,
@@ -45,15 +51,19 @@ describe("delta feed", () => {
 
     // A hold at s2 moves s2 but not the web channel (s2 is not one of its locations).
     await engine.hold({ id: "r1", lines: [{ sku: "A", location: "s2", qty: 1 }] });
+    await released();
     expect(seen.slice(3)).toEqual([expect.objectContaining({ type: "delta", seq: 4, location: "s2", reserved: 1, available: 4, version: 2 })]);
     // A write that changes nothing emits nothing.
     await engine.setStock([{ sku: "A", location: "s1", onHand: 10 }]);
+    await released();
     expect(seen.length).toBe(4);
     // Changing the channel's buffer moves its figure for A.
     await engine.putChannel("web", { buffer: 0 });
+    await released();
     expect(seen.slice(4)).toEqual([expect.objectContaining({ type: "channel", seq: 5, channel: "web", sku: "A", available: 10 })]);
     // Disabling s1 moves the position and the channel.
     await engine.putLocation("s1", { enabled: false });
+    await released();
     expect(seen.slice(5).map((m) => [m.type, m.seq, m.available])).toEqual([["delta", 6, 0], ["channel", 7, 0]]);
     expect(engine.feed.lastSeq).toBe(7);
     await engine.close();
@@ -70,6 +80,7 @@ describe("delta feed", () => {
     for (let i = 0; i < 50; i++) {
       clock.now += 10;
       await engine.adjustStock([{ sku: `S${i % 7}`, location: "s1", delta: 3 }]);
+      await released();
       if (i === 20) await engine.snapshotNow();
     }
     expect(live.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
@@ -83,6 +94,7 @@ describe("delta feed", () => {
     const next: StreamMessage[] = [];
     again.feed.subscribe((batch) => next.push(...batch));
     await again.adjustStock([{ sku: "S0", location: "s1", delta: 1 }]);
+    await released();
     expect(next.map((m) => m.seq)).toEqual([51]);
     await again.close();
   });
@@ -94,6 +106,7 @@ describe("delta feed", () => {
     const engine = engineAt(dataDir, clock, { streamRetention: 1000, streamMemoryTail: 10 });
     await engine.recover();
     for (let i = 0; i < 30; i++) await engine.adjustStock([{ sku: `S${i}`, location: "s1", delta: 1 }]);
+    await released();
     await engine.feed.flushDisk();
     const fromDisk = engine.feed.readAfter(5, 100)!;
     expect(fromDisk.map((m) => m.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 6));

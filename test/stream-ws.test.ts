@@ -12,6 +12,13 @@ import type { OmnistockEngine } from "../src/engine/engine.js";
 import { streamPendingKeys } from "../src/stream/ws-metrics.js";
 import { startTestEngine, type TestEngine } from "./support/engine.js";
 
+// Stream messages leave in the event-loop turn after their writes' answers:
+// read the newest seq once that turn has run.
+async function settledSeq(engine: { feed: { lastSeq: number } }): Promise<number> {
+  await new Promise((r) => setImmediate(r));
+  return engine.feed.lastSeq;
+}
+
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Message = any;
 
@@ -176,9 +183,9 @@ describe("stream on a shared engine", () => {
     const c = await open(server.url);
     c.subscribe();
     const subscribed = await c.subscribed();
-    expect(subscribed).toEqual({ type: "subscribed", seq: engine.feed.lastSeq });
+    expect(subscribed).toEqual({ type: "subscribed", seq: (await settledSeq(engine)) });
     await ok(engine.setStock([{ sku: "new", location: "s1", onHand: 4 }]));
-    await c.untilSeq(engine.feed.lastSeq);
+    await c.untilSeq((await settledSeq(engine)));
     expect(c.data()).toHaveLength(1);
     expect(c.data()[0]).toMatchObject({
       type: "delta", seq: subscribed.seq + 1, sku: "new", location: "s1",
@@ -206,13 +213,13 @@ describe("stream on a shared engine", () => {
       await c.subscribed();
       subs.push(c);
     }
-    const from = engine.feed.lastSeq + 1;
+    const from = (await settledSeq(engine)) + 1;
     for (let i = 1; i <= 3; i++) {
       await ok(engine.setStock(["FA", "FB", "FC"].flatMap((sku) => ["f1", "f2", "f3"].map((location) => ({ sku, location, onHand: i * 10 })))));
       await ok(engine.adjustStock([{ sku: "FB", location: "f2", delta: -1 }]));
     }
     await ok(engine.hold({ id: "filter-hold", channel: "web", lines: [{ sku: "FA", location: "f1", qty: 2 }] }));
-    const last = engine.feed.lastSeq;
+    const last = (await settledSeq(engine));
     await subs[0].untilSeq(last);
     const all = subs[0].data();
     expectConsecutive(all, from, last);
@@ -227,13 +234,13 @@ describe("stream on a shared engine", () => {
 
   test("since: the retained messages after it, then live ones, gap-free, while writes race the replay", async () => {
     await writeRounds(engine, 5, 4, 10); // 200 deltas
-    const since = engine.feed.lastSeq - 150;
+    const since = (await settledSeq(engine)) - 150;
     const c = await open(server.url);
     const writer = writeRounds(engine, 5, 4, 20, 100); // 400 more, released while the client replays
     c.subscribe({ since });
     await c.subscribed();
     await writer;
-    const last = engine.feed.lastSeq;
+    const last = (await settledSeq(engine));
     await c.untilSeq(last);
     expect(c.messages[0].type).toBe("subscribed");
     expectConsecutive(c.data(), since + 1, last);
@@ -245,9 +252,9 @@ describe("stream on a shared engine", () => {
   });
 
   test("since with filters replays only matching messages; since at the newest seq is live only", async () => {
-    const since = engine.feed.lastSeq;
+    const since = (await settledSeq(engine));
     await writeRounds(engine, 3, 3, 3, 500);
-    const last = engine.feed.lastSeq;
+    const last = (await settledSeq(engine));
     const all = await open(server.url);
     all.subscribe({ since });
     await all.untilSeq(last);
@@ -279,11 +286,11 @@ describe("stream on a shared engine", () => {
   });
 
   test("msgpack: binary frames both ways, errors included", async () => {
-    const since = engine.feed.lastSeq;
+    const since = (await settledSeq(engine));
     await ok(engine.setStock([{ sku: "MP", location: "m1", onHand: 7 }]));
     const c = await open(server.url, { format: "msgpack" });
     c.subscribe({ since, skus: ["MP"] });
-    expect(await c.subscribed()).toEqual({ type: "subscribed", seq: engine.feed.lastSeq });
+    expect(await c.subscribed()).toEqual({ type: "subscribed", seq: (await settledSeq(engine)) });
     await c.untilSeq(since + 1);
     expect(c.data()[0]).toMatchObject({ type: "delta", seq: since + 1, sku: "MP", location: "m1", onHand: 7, version: 1 });
     c.ws.send(Buffer.from([0xc1])); // never used in msgpack
@@ -388,7 +395,7 @@ describe("stream reset", () => {
     expect(types[0]).toBe("subscribed");
     expect(types[1]).toBe("reset");
     const reset = all.messages[1];
-    expect(reset.seq).toBe(engine.feed.lastSeq);
+    expect(reset.seq).toBe((await settledSeq(engine)));
     const snapshot = all.messages.filter((m) => m.type === "snapshot");
     const positions = snapshot.filter((m) => m.location !== undefined);
     expect(positions).toHaveLength(100);
@@ -403,8 +410,8 @@ describe("stream reset", () => {
     expect(all.messages.at(-1)).toEqual({ type: "snapshot_end", seq: reset.seq });
 
     await writeRounds(engine, 2, 2, 2, 1000);
-    await all.untilSeq(engine.feed.lastSeq);
-    expectConsecutive(all.data(), reset.seq + 1, engine.feed.lastSeq);
+    await all.untilSeq((await settledSeq(engine)));
+    expectConsecutive(all.data(), reset.seq + 1, (await settledSeq(engine)));
 
     // Filtered: only matching positions, and the named channels' figures of the named SKUs.
     const some = await open(server.url, { format: "msgpack" });
@@ -428,7 +435,7 @@ describe("stream reset", () => {
       if (round > 200_000) throw new Error("no snapshot_end");
     }
     await Promise.all(writes);
-    const last = engine.feed.lastSeq;
+    const last = (await settledSeq(engine));
     await c.untilSeq(last);
     const subscribed = c.messages[0];
     const reset = c.messages.find((m) => m.type === "reset");
@@ -447,7 +454,7 @@ describe("stream reset", () => {
 
   test("since beyond the newest seq (another history) also resets", async () => {
     const c = await open(server.url);
-    c.subscribe({ since: engine.feed.lastSeq + 1000, skus: ["S0"] });
+    c.subscribe({ since: (await settledSeq(engine)) + 1000, skus: ["S0"] });
     await c.until((ms) => ms.some((m) => m.type === "snapshot_end"), "snapshot_end");
     expect(c.messages.map((m) => m.type)).toEqual(["subscribed", "reset", "snapshot", "snapshot", "snapshot", "snapshot", "snapshot", "snapshot_end"]);
   });
@@ -489,7 +496,7 @@ describe("stream over a mixed workload", () => {
       if (i % 50 === 49) await Promise.all(writes.splice(0));
     }
     await Promise.all(writes);
-    const last = engine.feed.lastSeq;
+    const last = (await settledSeq(engine));
     expect(last).toBeGreaterThan(500);
     await c.untilSeq(last);
     expectConsecutive(c.data(), 1, last);
@@ -550,7 +557,7 @@ describe("slow clients", () => {
       expect(pendingPeak).toBeGreaterThan(0); // it did coalesce
       expect(pendingPeak).toBeLessThanOrEqual(1000); // one entry per key at most
       // The fast client was not held back by the slow one.
-      const last = engine.feed.lastSeq;
+      const last = (await settledSeq(engine));
       await fast.until((ms) => ms.filter((m) => m.type === "delta").length === 200 * 10, "fast client");
 
       (slow.ws as any)._socket.resume();
@@ -595,7 +602,7 @@ describe("slow clients", () => {
       // The server still serves others.
       const next = await open(server.url);
       next.subscribe();
-      expect((await next.subscribed()).seq).toBe(engine.feed.lastSeq);
+      expect((await next.subscribed()).seq).toBe((await settledSeq(engine)));
     } finally {
       for (const c of clients.splice(0)) c.ws.terminate();
       await server.close();

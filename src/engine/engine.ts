@@ -153,8 +153,21 @@ export class OmnistockEngine implements Engine {
       if (++this.recordsSinceSnapshot >= this.options.snapshotEveryRecords) this.startSnapshot();
     }
     await journal.durable(lsn).catch((e: unknown) => this.fatal(e));
-    this.feed.release(journal.durableLsn);
+    this.scheduleRelease();
     return reply;
+  }
+
+  // Stream messages leave after the answers of their group commit are written
+  // (a fan-out to a thousand sockets must not delay the acknowledgement), once
+  // per event-loop turn however many answers the fsync released.
+  private releaseScheduled = false;
+  private scheduleRelease(): void {
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    setImmediate(() => {
+      this.releaseScheduled = false;
+      if (!this.closed) this.feed.release(this.journal!.durableLsn);
+    });
   }
 
   private sweep(): void {
