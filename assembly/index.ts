@@ -69,6 +69,15 @@ export function readPosition(s: usize, skuLen: u32, locLen: u32): i32 {
   return p;
 }
 
+/** As readPosition, with the location already resolved to its index (the wrapper remembers recent ones). */
+export function readPositionAt(s: usize, skuLen: u32, loc: u32): i32 {
+  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
+  if (sku < 0) return -1;
+  const p = posFind(sku, loc);
+  if (p >= 0) writeFigures(s, p);
+  return p;
+}
+
 export function positionFigures(s: usize, p: u32): void { writeFigures(s, p); }
 /** First position of the SKU at key A (creation order), or -1. */
 export function skuFirstPosition(s: usize, skuLen: u32): i32 {
@@ -137,6 +146,11 @@ export function stockAdjust(s: usize, skuLen: u32, locLen: u32, delta: i64): i32
 export function holdStage(s: usize, i: u32, skuLen: u32, locLen: u32, qty: u32): void {
   const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
   const loc = locFind(s + SCRATCH_KEY_B, locLen);
+  stageLine(i, sku >= 0 && loc >= 0 ? posFind(sku, loc) : -1, loc, qty);
+}
+/** As holdStage, with the location already resolved (-1: unknown). */
+export function holdStageAt(s: usize, i: u32, skuLen: u32, loc: i32, qty: u32): void {
+  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
   stageLine(i, sku >= 0 && loc >= 0 ? posFind(sku, loc) : -1, loc, qty);
 }
 /** Places the staged hold: id at key A, channel at key C (chanLen 0: none). */

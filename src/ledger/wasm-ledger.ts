@@ -36,6 +36,7 @@ const SCRATCH_WRITER = 4096;
 const SCRATCH_BYTES = 4096;
 /** Reader threads that can attach at once (scratch areas 1 … 14 below the static data). */
 export const READER_SLOTS_MAX = 14;
+const RECENT_LOCATIONS = 8; // a power of two
 const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768;
 const KEY_BYTES_MAX = 256;
 const QUANTITY_MAX = 1_000_000_000;
@@ -55,6 +56,7 @@ interface LedgerExports {
   plan(positionsMax: number, skusMax: number, reservationsMax: number, linesMax: number, idBytesMax: number): number;
   attach(): void;
   readPosition(s: number, skuLen: number, locLen: number): number;
+  readPositionAt(s: number, skuLen: number, loc: number): number;
   positionFigures(s: number, p: number): void;
   skuFirstPosition(s: number, skuLen: number): number;
   skuFirstPositionAt(sku: number): number;
@@ -81,6 +83,7 @@ interface LedgerExports {
   stockSet(s: number, skuLen: number, locLen: number, onHand: bigint, safety: bigint): number;
   stockAdjust(s: number, skuLen: number, locLen: number, delta: bigint): number;
   holdStage(s: number, i: number, skuLen: number, locLen: number, qty: number): void;
+  holdStageAt(s: number, i: number, skuLen: number, loc: number, qty: number): void;
   holdPlace(s: number, idLen: number, chanLen: number, n: number, ttlMs: number, nowMs: number): number;
   holdCheckedAvailable(i: number): number;
   moveReservation(s: number, idLen: number, kind: number, nowMs: number): number;
@@ -269,22 +272,52 @@ export class WasmLedger implements StockLedger {
     out.version = this.resultVersion[0];
   }
 
-  readPosition(sku: string, location: string, out: PositionFigures): void {
-    const skuLen = this.key(KEY_A, sku);
-    const locLen = this.key(KEY_B, location);
-    if (skuLen < 0 || locLen < 0 || this.x.readPosition(this.s, skuLen, locLen) < 0) {
-      Object.assign(out, EMPTY_FIGURES);
-      return;
+  // Locations are few and every read names one: the last few resolved are
+  // remembered by string (a short array, not a Map), so a read encodes and
+  // looks up only its SKU. Indexes change only when a transaction that
+  // created locations rolls back, which clears the memo; readers, which
+  // cannot see rollbacks, do not use it.
+  private readonly recentLocations: string[] = [];
+  private readonly recentLocationIndexes: number[] = [];
+  private recentNext = 0;
+
+  private locationIndexRemembered(location: string): number {
+    const names = this.recentLocations;
+    for (let i = 0; i < names.length; i++) if (names[i] === location) return this.recentLocationIndexes[i];
+    const len = this.key(KEY_B, location);
+    if (len < 0) return -1;
+    const l = this.x.locationFind(this.s, len);
+    if (l >= 0 && !this.reader) {
+      const slot = this.recentNext;
+      this.recentNext = (slot + 1) & (RECENT_LOCATIONS - 1);
+      names[slot] = location;
+      this.recentLocationIndexes[slot] = l;
     }
-    this.figuresInto(out);
+    return l;
+  }
+
+  private forgetRecentLocations(): void {
+    this.recentLocations.length = 0;
+    this.recentLocationIndexes.length = 0;
+    this.recentNext = 0;
+  }
+
+  /** Fills the result area with the figures of (sku, location); returns false for an unknown position. */
+  private readInto(sku: string, location: string): boolean {
+    const l = this.locationIndexRemembered(location);
+    if (l < 0) return false;
+    const skuLen = this.key(KEY_A, sku);
+    return skuLen >= 0 && this.x.readPositionAt(this.s, skuLen, l) >= 0;
+  }
+
+  readPosition(sku: string, location: string, out: PositionFigures): void {
+    if (this.readInto(sku, location)) this.figuresInto(out);
+    else Object.assign(out, EMPTY_FIGURES);
   }
 
   /** The ledger's figure for (sku, location) alone: the fastest read. */
   availableAt(sku: string, location: string): number {
-    const skuLen = this.key(KEY_A, sku);
-    const locLen = this.key(KEY_B, location);
-    if (skuLen < 0 || locLen < 0 || this.x.readPosition(this.s, skuLen, locLen) < 0) return 0;
-    return this.result[0];
+    return this.readInto(sku, location) ? this.result[0] : 0;
   }
 
   /** The state of position index p (for deltas built from the change log). */
@@ -413,6 +446,7 @@ export class WasmLedger implements StockLedger {
 
   private abortStockWrite(status: LedgerStatus, itemIndex: number): StockWriteOutcome {
     this.x.txAbort();
+    this.forgetRecentLocations();
     this.forgetRolledBackNames();
     return { status, itemIndex };
   }
@@ -447,14 +481,14 @@ export class WasmLedger implements StockLedger {
     const n = merged.length;
     for (let i = 0; i < n; i++) {
       const line = merged[i];
+      const loc = this.locationIndexRemembered(line.location);
       const skuLen = this.key(KEY_A, line.sku);
-      const locLen = this.key(KEY_B, line.location);
-      if (skuLen <= 0 || locLen <= 0) {
+      if (skuLen <= 0 || line.location.length === 0) {
         this.result[12] = i;
         return LedgerStatus.IdLengthOutOfRange;
       }
       // A merged qty above the quantity limit can never fit; clamp so it stays a u32.
-      this.x.holdStage(this.s, i, skuLen, locLen, Math.min(line.qty, QUANTITY_MAX + 1));
+      this.x.holdStageAt(this.s, i, skuLen, loc, Math.min(line.qty, QUANTITY_MAX + 1));
     }
     const idLen = this.key(KEY_A, id);
     const chanLen = channel === null ? 0 : this.key(KEY_C, channel);
@@ -569,6 +603,7 @@ export class WasmLedger implements StockLedger {
     const status = this.x.locationPut(this.s, len, enabled, safety);
     if (status !== LedgerStatus.Ok) {
       this.x.txAbort();
+      this.forgetRecentLocations();
       return { status, changed: false, location: null };
     }
     this.x.txCommit();
@@ -611,6 +646,7 @@ export class WasmLedger implements StockLedger {
         const status = len <= 0 ? LedgerStatus.IdLengthOutOfRange : this.x.channelStage(this.s, len);
         if (status !== LedgerStatus.Ok) {
           this.x.txAbort();
+          this.forgetRecentLocations();
           this.forgetRolledBackNames();
           return { status, changed: false, channel: null };
         }
@@ -621,6 +657,7 @@ export class WasmLedger implements StockLedger {
     const status = this.x.channelPut(this.s, chanLen, buffer, mode, list ? list.length : 0);
     if (status !== LedgerStatus.Ok) {
       this.x.txAbort();
+      this.forgetRecentLocations();
       this.forgetRolledBackNames();
       return { status, changed: false, channel: null };
     }
