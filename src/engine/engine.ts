@@ -206,7 +206,7 @@ export class OmnistockEngine implements Engine {
     this.snapshotInFlight = (async () => {
       await journal.durable(lsn); // the snapshot never gets ahead of the journal on disk
       this.feed.release(journal.durableLsn);
-      await this.feed.flushDisk(); // nor of the stream's messages
+      await this.feed.flushDisk(true); // nor of the stream's messages
       await journal.rotate();
       await writeSnapshot(this.options.dataDir, lsn, parts);
       this.snapshotLsns.push(lsn);

@@ -50,6 +50,12 @@ export interface JournalOptions {
   dir: string;
   /** Rotate to a new segment file once the current one exceeds this many bytes (default 256 MiB). */
   segmentBytesMax?: number;
+  /**
+   * false: a flush only writes (to the page cache) and durable() means
+   * "written", not "on disk"; call sync() for an fdatasync. For a journal that
+   * can be rebuilt from another (the stream's delta journal). Default true.
+   */
+  sync?: boolean;
 }
 
 /** A segment other than the newest is damaged or lsns are missing: acknowledged data is lost. */
@@ -135,6 +141,7 @@ function deferred(): Deferred {
 export class Journal {
   private readonly dir: string;
   private readonly segmentBytesMax: number;
+  private readonly syncEachFlush: boolean;
   private handle: FileHandle;
   private segmentFirstLsn: number;
   private segmentBytes: number;
@@ -159,9 +166,10 @@ export class Journal {
   private closed = false;
   private fsyncs = 0;
 
-  private constructor(dir: string, segmentBytesMax: number, handle: FileHandle, firstLsn: number) {
+  private constructor(dir: string, segmentBytesMax: number, handle: FileHandle, firstLsn: number, syncEachFlush: boolean) {
     this.dir = dir;
     this.segmentBytesMax = segmentBytesMax;
+    this.syncEachFlush = syncEachFlush;
     this.handle = handle;
     this.segmentFirstLsn = firstLsn;
     this.segmentBytes = 0;
@@ -180,7 +188,7 @@ export class Journal {
     if (!(segmentBytesMax > 0)) throw new RangeError(`segmentBytesMax must be positive: ${segmentBytesMax}`);
     await fs.promises.mkdir(options.dir, { recursive: true });
     const handle = await Journal.createSegment(options.dir, nextLsn);
-    return new Journal(options.dir, segmentBytesMax, handle, nextLsn);
+    return new Journal(options.dir, segmentBytesMax, handle, nextLsn, options.sync ?? true);
   }
 
   /** Creates (or reuses an empty) segment starting at `firstLsn` and makes its existence durable. */
@@ -305,6 +313,15 @@ export class Journal {
     });
   }
 
+  /** Writes everything appended and fdatasyncs the segment (for journals opened with sync: false). */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new JournalClosedError("journal is closed"));
+    return this.exclusive(async () => {
+      await this.flush();
+      await this.handle.datasync();
+    });
+  }
+
   /** Makes everything appended durable, then closes the segment. Later appends throw. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -341,18 +358,20 @@ export class Journal {
     this.pending = this.spare;
     this.pendingBytes = 0;
     this.inFlight = { throughLsn, done };
-    const stopTimer = journalFsyncLatency.startTimer();
+    const stopTimer = this.syncEachFlush ? journalFsyncLatency.startTimer() : null;
     try {
       await this.writeFully(batch, batchBytes);
-      await this.handle.datasync();
+      if (this.syncEachFlush) await this.handle.datasync();
     } catch (error) {
       this.inFlight = null;
       this.fail(error as Error, done);
       throw error;
     }
-    stopTimer();
-    journalGroupSize.observe(records);
-    this.fsyncs++;
+    if (stopTimer) {
+      stopTimer();
+      journalGroupSize.observe(records);
+      this.fsyncs++;
+    }
     this.spare = batch;
     this.segmentBytes += batchBytes;
     this.durableThroughLsn = throughLsn;
@@ -384,6 +403,9 @@ export class Journal {
     this.handle = next;
     this.segmentFirstLsn = firstLsn;
     this.segmentBytes = 0;
+    // Without a sync per flush, a finished segment is synced once here, so
+    // only the newest segment can ever be torn (readJournal repairs only that one).
+    if (!this.syncEachFlush) await previous.datasync();
     await previous.close();
   }
 

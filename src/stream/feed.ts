@@ -83,8 +83,10 @@ export class DeltaFeed {
     this.diskLastSeq = segments.length > 0 ? read.lastLsn : 0;
     this.nextSeq = snapshotSeq + 1;
     this.releasedSeq = snapshotSeq;
-    this.journal = await Journal.open({ dir, segmentBytesMax: DELTA_SEGMENT_BYTES }, this.diskLastSeq + 1);
-    this.flushTimer = setInterval(() => void this.flushDisk(), DISK_FLUSH_MS);
+    // No fsync per flush: these messages are rebuilt from the command journal
+    // after a crash; they are synced only before a snapshot (flushDisk(true)).
+    this.journal = await Journal.open({ dir, segmentBytesMax: DELTA_SEGMENT_BYTES, sync: false }, this.diskLastSeq + 1);
+    this.flushTimer = setInterval(() => void this.flushDisk().catch(() => undefined), DISK_FLUSH_MS);
     this.flushTimer.unref();
   }
 
@@ -188,11 +190,12 @@ export class DeltaFeed {
     return out;
   }
 
-  /** Writes released messages to disk and fsyncs them (before a snapshot, and periodically). */
-  async flushDisk(): Promise<void> {
+  /** Writes released messages to disk (periodically); with `sync`, also fdatasyncs them (before a snapshot). */
+  async flushDisk(sync = false): Promise<void> {
     const journal = this.journal;
     if (!journal) return;
-    await journal.durable(journal.lastLsn);
+    if (sync) await journal.sync();
+    else await journal.durable(journal.lastLsn);
     const pruneThrough = this.releasedSeq - this.options.retention;
     if (pruneThrough > 0) await journal.pruneThrough(pruneThrough);
   }
@@ -200,7 +203,7 @@ export class DeltaFeed {
   async close(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.journal) {
-      await this.flushDisk().catch(() => undefined);
+      await this.flushDisk(true).catch(() => undefined);
       await this.journal.close();
     }
     this.listeners.clear();
