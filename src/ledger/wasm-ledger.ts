@@ -241,21 +241,21 @@ export class WasmLedger implements StockLedger {
   }
 
   private locationName(l: number): string {
-    // A reader cannot see rollbacks that would make a cached name stale: it decodes every time.
-    if (this.reader) return this.idString(IdKind.Location, l);
-    let name = this.locationNames[l];
-    if (name === undefined) {
-      name = this.idString(IdKind.Location, l);
-      this.locationNames[l] = name;
-    }
-    return name;
+    return this.cachedName(this.locationNames, IdKind.Location, l);
   }
 
   private channelName(c: number): string {
-    let name = this.channelNames[c];
+    return this.cachedName(this.channelNames, IdKind.Channel, c);
+  }
+
+  // Location and channel names are few and read often. A reader cannot see
+  // the rollbacks that would make a cached name stale, so it decodes every time.
+  private cachedName(cache: string[], kind: IdKind, idx: number): string {
+    if (this.reader) return this.idString(kind, idx);
+    let name = cache[idx];
     if (name === undefined) {
-      name = this.idString(IdKind.Channel, c);
-      this.channelNames[c] = name;
+      name = this.idString(kind, idx);
+      cache[idx] = name;
     }
     return name;
   }
