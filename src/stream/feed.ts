@@ -42,6 +42,7 @@ export class DeltaFeed {
   private journal: Journal | null = null;
   private nextSeq = 1;
   private diskLastSeq = 0; // newest seq already in the delta journal
+  private diskFirstSeq = 1; // oldest seq still in the delta journal (kept, not listed per call: readAfter is hot)
   private readonly tail: StreamMessage[] = []; // newest released messages, oldest first
   private tailStart = 0; // index of the oldest live entry in `tail` (amortised shift)
   private readonly pending: { lsn: number; message: StreamMessage }[] = [];
@@ -64,7 +65,7 @@ export class DeltaFeed {
 
   /** Oldest seq a replay can still serve. */
   get oldestSeq(): number {
-    return Math.max(1, this.releasedSeq - this.options.retention + 1, firstOnDisk(this.options.dir) + 1);
+    return Math.max(1, this.releasedSeq - this.options.retention + 1, this.diskFirstSeq);
   }
 
   /**
@@ -81,6 +82,7 @@ export class DeltaFeed {
     const lastFirst = segments.length > 0 ? segments[segments.length - 1] : 1;
     const read = readJournal(dir, lastFirst - 1, () => undefined);
     this.diskLastSeq = segments.length > 0 ? read.lastLsn : 0;
+    this.diskFirstSeq = segments.length > 0 ? segments[0] : 1;
     this.nextSeq = snapshotSeq + 1;
     this.releasedSeq = snapshotSeq;
     // No fsync per flush: these messages are rebuilt from the command journal
@@ -197,7 +199,10 @@ export class DeltaFeed {
     if (sync) await journal.sync();
     else await journal.durable(journal.lastLsn);
     const pruneThrough = this.releasedSeq - this.options.retention;
-    if (pruneThrough > 0) await journal.pruneThrough(pruneThrough);
+    if (pruneThrough > 0 && pruneThrough >= this.diskFirstSeq) {
+      await journal.pruneThrough(pruneThrough);
+      this.diskFirstSeq = firstOnDisk(this.options.dir) + 1;
+    }
   }
 
   async close(): Promise<void> {
