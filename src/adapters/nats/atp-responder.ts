@@ -1,4 +1,4 @@
-// ATP over NATS request/reply: a request on `omnistock.atp.get` is answered
+// ATP over NATS request/reply: a request on `omnistock-atp.get` is answered
 // exactly as the HTTP read would be (SPEC section 4), so a marketplace adapter
 // that lives on NATS needs no HTTP client. Requests (JSON):
 //   {sku, location?} | {sku, channel?}       → GET /v1/availability/{sku}?…
@@ -14,7 +14,9 @@ import { channelProblem, locationProblem, skuProblem } from "../../server/ids.js
 import { checkQuery } from "../../server/schemas.js";
 import { natsAtpRequests } from "./metrics.js";
 
-export const ATP_SUBJECT = "omnistock.atp.get";
+// Outside `omnistock.>`, which the JetStream stream captures (SPEC section 5):
+// a request there would be stored and answered by a PubAck before our reply.
+export const ATP_SUBJECT = "omnistock-atp.get";
 export const STATUS_HEADER = "Omnistock-Status";
 
 const SINGLE_FIELDS = new Set(["sku", "location", "channel"]);

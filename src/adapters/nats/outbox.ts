@@ -32,16 +32,15 @@ import type { DeltaFeed } from "../../stream/feed.js";
 import type { StreamMessage } from "../../stream/messages.js";
 import { natsAcked, natsPublished, natsSkipped, type LagSource } from "./metrics.js";
 import type { Signal } from "./signal.js";
-import { SUBJECT_PREFIX_CHANNEL, SUBJECT_PREFIX_DELTA, subjectFor } from "./subject-token.js";
+import { subjectFor } from "./subject-token.js";
 
 export const STREAM_NAME = "OMNISTOCK";
 /**
- * What the stream captures: exactly the subjects the engine publishes. Not
- * `omnistock.>`, which would also capture the ATP requests on
- * `omnistock.atp.get` (JetStream would store each request and answer it with
- * a PubAck, racing the engine's reply).
+ * What the stream captures: `omnistock.>`, as SPEC section 5 says. Nothing
+ * else may therefore live under `omnistock.`: JetStream would store it and
+ * answer requests with a PubAck. The ATP service is on `omnistock-atp.get`.
  */
-export const STREAM_SUBJECTS: readonly string[] = [`${SUBJECT_PREFIX_DELTA}.>`, `${SUBJECT_PREFIX_CHANNEL}.>`];
+export const STREAM_SUBJECTS: readonly string[] = ["omnistock.>"];
 export const MSG_ID_HEADER = "Nats-Msg-Id";
 export const DUPLICATE_WINDOW_MS = 120_000; // re-publishing within this window is a no-op
 export const INFLIGHT_MAX = 1024; // publishes awaiting their ack
