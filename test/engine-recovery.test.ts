@@ -69,15 +69,15 @@ describe("engine recovery", () => {
       const live = newEngine(dataDir, () => clock.now);
       await live.recover();
       await workload(live, seed, 1500, clock);
-      const liveHash = live.ledgerForTests.stateHash();
-      const liveCounts = live.ledgerForTests.counts();
+      const liveHash = live.ledgerView.stateHash();
+      const liveCounts = live.ledgerView.counts();
       await live.close();
 
       const replayed = newEngine(dataDir, () => clock.now);
       const report = await replayed.recover();
       expect(report.replayedRecords).toBeGreaterThan(100);
-      expect(replayed.ledgerForTests.counts()).toEqual(liveCounts);
-      expect(replayed.ledgerForTests.stateHash()).toBe(liveHash);
+      expect(replayed.ledgerView.counts()).toEqual(liveCounts);
+      expect(replayed.ledgerView.stateHash()).toBe(liveHash);
       await replayed.close();
     });
   }
@@ -89,13 +89,13 @@ describe("engine recovery", () => {
     const live = newEngine(dataDir, () => clock.now);
     await live.recover();
     await workload(live, 7, 2000, clock, () => live.snapshotNow());
-    const liveHash = live.ledgerForTests.stateHash();
+    const liveHash = live.ledgerView.stateHash();
     await live.close();
 
     const replayed = newEngine(dataDir, () => clock.now);
     const report = await replayed.recover();
     expect(report.snapshotLsn).toBeGreaterThan(0);
-    expect(replayed.ledgerForTests.stateHash()).toBe(liveHash);
+    expect(replayed.ledgerView.stateHash()).toBe(liveHash);
     // The replayed engine goes on from the same point: a new write lands on the next lsn.
     const reply = await replayed.setStock([{ sku: "after", location: "s1", onHand: 3 }]);
     expect(reply.status).toBe(200);
@@ -103,7 +103,7 @@ describe("engine recovery", () => {
     const again = newEngine(dataDir, () => clock.now);
     await again.recover();
     const figures = { available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0 };
-    again.ledgerForTests.readPosition("after", "s1", figures);
+    again.ledgerView.readPosition("after", "s1", figures);
     expect(figures.onHand).toBe(3);
     await again.close();
   });

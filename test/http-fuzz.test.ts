@@ -25,7 +25,7 @@ async function post(path: string, body: unknown, contentType = "application/json
 }
 
 function state(): string {
-  return server.running.engine.ledgerForTests.stateHash();
+  return server.running.engine.ledgerView.stateHash();
 }
 
 // Values near the shapes the API expects, so the fuzzer reaches past the first check.

@@ -132,8 +132,8 @@ export class OmnistockEngine implements Engine {
     await this.feed.close();
   }
 
-  /** The ledger (for tests, benchmarks and the state digest). */
-  get ledgerForTests(): WasmLedger {
+  /** The ledger, for reads outside the engine: stream snapshots, tests, benchmarks, the state digest. */
+  get ledgerView(): WasmLedger {
     if (!this.ledger) throw new Error("engine is not recovered");
     return this.ledger;
   }

@@ -305,7 +305,7 @@ class Stream {
   private reset(client: Client): void {
     const feed = this.engine.feed;
     streamResets.inc();
-    client.snapshot = takeSnapshot(this.engine.ledgerForTests, client.filter!, feed.stagedSeq);
+    client.snapshot = takeSnapshot(this.engine.ledgerView, client.filter!, feed.stagedSeq);
     client.snapshotStarted = false;
     client.mode = feed.lastSeq >= client.snapshot.seq ? Mode.Snapshot : Mode.Waiting;
   }
