@@ -37,6 +37,8 @@ const SCRATCH_BYTES = 4096;
 /** Reader threads that can attach at once (scratch areas 1 … 14 below the static data). */
 export const READER_SLOTS_MAX = 14;
 const RECENT_LOCATIONS = 8; // a power of two
+/** Bumped whenever a record layout in assembly/layout.ts changes (snapshots copy records as bytes). */
+const SNAPSHOT_LAYOUT_VERSION = 1;
 const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768;
 const KEY_BYTES_MAX = 256;
 const QUANTITY_MAX = 1_000_000_000;
@@ -731,7 +733,7 @@ export class WasmLedger implements StockLedger {
    * u32 length + bytes].
    */
   snapshotParts(): Uint8Array[] {
-    const meta = Buffer.from(JSON.stringify(this.metaJson()), "utf8");
+    const meta = Buffer.from(JSON.stringify({ layout: SNAPSHOT_LAYOUT_VERSION, ...(this.metaJson() as object) }), "utf8");
     const head = Buffer.alloc(4 + 4 * HEADER_COUNT_FIELDS.length);
     head.writeUInt32LE(meta.length, 0);
     const parts: Uint8Array[] = [head.subarray(0, 4), meta];
@@ -756,7 +758,9 @@ export class WasmLedger implements StockLedger {
     let at = 0;
     const metaLen = buf.readUInt32LE(at);
     at += 4;
-    const meta = JSON.parse(buf.toString("utf8", at, at + metaLen)) as { kinds: (string | null)[]; names: (string | null)[]; channelLocations: (string[] | null)[] };
+    const meta = JSON.parse(buf.toString("utf8", at, at + metaLen)) as { layout?: number; kinds: (string | null)[]; names: (string | null)[]; channelLocations: (string[] | null)[] };
+    // Records are copied as bytes: a snapshot of another record layout must not load.
+    if (meta.layout !== SNAPSHOT_LAYOUT_VERSION) throw new Error(`snapshot has ledger layout ${String(meta.layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION}`);
     at += metaLen;
     const counts = HEADER_COUNT_FIELDS.map((_, i) => buf.readUInt32LE(at + 4 * i));
     at += 4 * HEADER_COUNT_FIELDS.length;
