@@ -4,7 +4,7 @@
 import client from "prom-client";
 
 export const registry = new client.Registry();
-client.collectDefaultMetrics({ register: registry, prefix: "omnistock_process_" });
+client.collectDefaultMetrics({ register: registry, prefix: "omnistock_" }); // omnistock_process_cpu_seconds_total, omnistock_nodejs_heap_size_used_bytes, …
 
 export const httpRequests = new client.Counter({
   name: "omnistock_http_requests_total",
