@@ -5,7 +5,8 @@
 // listed as a skipped suite with the reason, never silently dropped.
 
 import { describe, expect, it } from "vitest";
-import { LOCATIONS_MAX, CHANNELS_MAX, ReferenceLedger, type ReferenceLedgerOptions } from "../src/ledger/reference-model.js";
+import { CHANNELS_MAX, LOCATIONS_MAX } from "../src/ledger/limits.js";
+import { ReferenceLedger, type ReferenceLedgerOptions } from "../src/ledger/reference-model.js";
 import {
   LedgerStatus,
   type HoldLine,

@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Journal, readJournal } from "../journal/journal.js";
 import { loadLatestSnapshot, pruneSnapshots, writeSnapshot } from "../journal/snapshot.js";
+import { TTL_SECONDS_DEFAULT } from "../ledger/limits.js";
 import { LedgerStatus } from "../ledger/status.js";
 import type {
   AdjustItem, ChannelPatch, HoldOutcome, LocationPatch, MoveOutcome, PositionFigures, PositionState,
@@ -23,7 +24,6 @@ import { deltasOfLastCommand } from "./deltas.js";
 import { errorBody, errorFor } from "./errors.js";
 import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } from "./types.js";
 
-export const TTL_SECONDS_DEFAULT = 900;
 export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bounds one record's work
 
 export interface EngineOptions extends LedgerCapacities {

@@ -34,12 +34,9 @@ import {
   type StockWriteOutcome,
 } from "./types.js";
 
-/** Fixed bounds of the SPEC and docs/semantics.md. */
-export const LOCATIONS_MAX = 65_536;
-export const CHANNELS_MAX = 1_024;
-export const ON_HAND_MAX = 1_000_000_000; // units
-export const QUANTITY_MAX = 1_000_000_000; // units: qty, safetyStock, buffer
-export const DELTA_MAX = 1_000_000_000; // units, either sign
+import { CHANNELS_MAX, DELTA_MAX, LOCATIONS_MAX, QUANTITY_MAX } from "./limits.js";
+
+const ON_HAND_MAX = QUANTITY_MAX; // units
 
 /** Configured capacities; each defaults to unbounded. */
 export interface ReferenceLedgerOptions {

@@ -8,6 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { QUANTITY_MAX } from "./limits.js";
 import { LedgerStatus } from "./status.js";
 import type {
   AdjustItem, ChannelPatch, ChannelRead, ChannelState, HoldLine, HoldOutcome, LedgerCounts, LocationPatch,
@@ -41,7 +42,6 @@ const RECENT_LOCATIONS = 8; // a power of two
 const SNAPSHOT_LAYOUT_VERSION = 1;
 const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768;
 const KEY_BYTES_MAX = 256;
-const QUANTITY_MAX = 1_000_000_000;
 
 // Header field indexes (assembly/layout.ts).
 const H_POSITIONS = 4, H_SKUS = 6, H_LOCATIONS = 7, H_CHANNELS = 8, H_RESERVATIONS = 10, H_LINES = 12;

@@ -6,11 +6,11 @@
 // checks return a static message (no allocation) or null: they run on every
 // read, and on every item of a 10,000-item stock write.
 
-export const SKU_BYTES_MAX = 128;
-export const LOCATION_BYTES_MAX = 64;
-export const RESERVATION_ID_BYTES_MAX = 128;
-export const CHANNEL_ID_LENGTH_MAX = 64;
-export const TEXT_BYTES_MAX = 256; // location kind/name, adjustment reason
+import {
+  CHANNEL_ID_LENGTH_MAX, LOCATION_BYTES_MAX, RESERVATION_ID_BYTES_MAX, SKU_BYTES_MAX, TEXT_BYTES_MAX,
+} from "../ledger/limits.js";
+
+export { CHANNEL_ID_LENGTH_MAX, LOCATION_BYTES_MAX, RESERVATION_ID_BYTES_MAX, SKU_BYTES_MAX, TEXT_BYTES_MAX };
 
 const MESSAGE_EMPTY = "must not be empty";
 const MESSAGE_CONTROL = "must not contain control characters (U+0000-U+001F, U+007F)";

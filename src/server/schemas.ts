@@ -32,16 +32,15 @@ import {
 
 // ---------------------------------------------------------------- limits (SPEC section 2, docs/semantics.md)
 
-export const QUANTITY_MAX = 1_000_000_000; // onHand, safetyStock, qty, buffer
-export const DELTA_MIN = -1_000_000_000;
-export const DELTA_MAX = 1_000_000_000;
-export const STOCK_ITEMS_MAX = 10_000; // items per stock write
-export const RESERVATION_LINES_MAX = 100;
-export const QUERY_SKUS_MAX = 1_000;
-export const TTL_SECONDS_MIN = 1;
-export const TTL_SECONDS_MAX = 604_800; // 7 days
-export const TTL_SECONDS_DEFAULT = 900;
-export const CHANNEL_LOCATIONS_MAX = 65_536;
+import {
+  DELTA_MAX, DELTA_MIN, LOCATIONS_MAX as CHANNEL_LOCATIONS_MAX, QUANTITY_MAX, QUERY_SKUS_MAX, RESERVATION_LINES_MAX,
+  STOCK_ITEMS_MAX, TTL_SECONDS_DEFAULT, TTL_SECONDS_MAX, TTL_SECONDS_MIN,
+} from "../ledger/limits.js";
+
+export {
+  CHANNEL_LOCATIONS_MAX, DELTA_MAX, DELTA_MIN, QUANTITY_MAX, QUERY_SKUS_MAX, RESERVATION_LINES_MAX, STOCK_ITEMS_MAX,
+  TTL_SECONDS_DEFAULT, TTL_SECONDS_MAX, TTL_SECONDS_MIN,
+};
 
 // ---------------------------------------------------------------- building blocks
 
