@@ -99,6 +99,38 @@ describe("delta feed", () => {
     await again.close();
   });
 
+  it("numbers the same messages on replay whether it counts them (on disk) or rebuilds them (lost), channels included", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
+    dirs.push(dataDir);
+    const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
+    const engine = engineAt(dataDir, clock);
+    await engine.recover();
+    const live: StreamMessage[] = [];
+    engine.feed.subscribe((batch) => live.push(...batch));
+    await engine.putChannel("web", { locations: ["s1"], buffer: 2 });
+    await engine.putChannel("pos", { buffer: 0 });
+    for (let i = 0; i < 40; i++) {
+      clock.now += 10;
+      await engine.adjustStock([{ sku: `S${i % 5}`, location: i % 2 === 0 ? "s1" : "s2", delta: 1 + (i % 3) }]);
+      if (i % 4 === 0) await engine.hold({ id: `h${i}`, lines: [{ sku: `S${i % 5}`, location: "s1", qty: 1 }] });
+    }
+    await released();
+    expect(live.some((m) => m.type === "channel")).toBe(true);
+    await engine.close();
+
+    const counted = engineAt(dataDir, clock); // the delta journal is intact: replay only counts
+    await counted.recover();
+    expect(counted.feed.readAfter(0, 10_000)).toEqual(live);
+    await counted.close();
+
+    rmSync(join(dataDir, "deltas"), { recursive: true, force: true }); // lost: replay rebuilds every message
+    const rebuilt = engineAt(dataDir, clock);
+    await rebuilt.recover();
+    expect(rebuilt.feed.lastSeq).toBe(live.length);
+    expect(rebuilt.feed.readAfter(0, 10_000)).toEqual(live);
+    await rebuilt.close();
+  });
+
   it("answers null for a since older than retention, and serves older messages from disk past the memory tail", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
     dirs.push(dataDir);

@@ -11,40 +11,21 @@ import type { UnnumberedMessage } from "../stream/messages.js";
 
 /** Messages for the positions the last command changed. */
 export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedMessage[] {
-  const log = ledger.changes();
-  if (log.count === 0) return [];
+  const { count, log } = ledger.changes();
   const out: UnnumberedMessage[] = [];
-  // Figures after, and the SKUs touched (in first-seen order) with their entries.
-  const after = new Array<number>(log.count);
-  const bySku = new Map<number, number[]>();
-  for (let i = 0; i < log.count; i++) {
-    const p = log.positions[i];
-    const state = ledger.positionAt(p);
+  const after = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const state = ledger.positionAt(log[2 * i]);
     after[i] = state.available;
     out.push({
       type: "delta", sku: state.sku, location: state.location, available: state.available, onHand: state.onHand,
       reserved: state.reserved, committed: state.committed, safetyStock: state.safetyStock, shortfall: state.shortfall,
       version: state.version, ts,
     });
-    const s = ledger.skuIndexOf(p);
-    const entries = bySku.get(s);
-    if (entries) entries.push(i);
-    else bySku.set(s, [i]);
   }
-  const channels = ledger.channelCount();
-  for (let c = 0; c < channels; c++) {
-    const buffer = ledger.channelBufferAt(c);
-    for (const [s, entries] of bySku) {
-      let moved = 0;
-      for (const i of entries) {
-        if (!ledger.channelIncludesLocation(c, ledger.locationIndexOf(log.positions[i]))) continue;
-        moved += Math.max(0, after[i] - buffer) - Math.max(0, log.availableBefore[i] - buffer);
-      }
-      if (moved !== 0) {
-        out.push({ type: "channel", channel: ledger.channelNameAt(c), sku: ledger.skuName(s), available: ledger.skuAvailableAt(s, c), ts });
-      }
-    }
-  }
+  forEachMovedChannel(ledger, log, after, (c, s) => {
+    out.push({ type: "channel", channel: ledger.channelNameAt(c), sku: ledger.skuName(s), available: ledger.skuAvailableAt(s, c), ts });
+  });
   return out;
 }
 
@@ -53,32 +34,38 @@ export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedM
  * (recovery only needs the count for messages already in the delta journal).
  */
 export function countOfLastCommand(ledger: WasmLedger): number {
-  const log = ledger.changes();
-  if (log.count === 0) return 0;
+  const { count, log } = ledger.changes();
+  if (count === 0 || ledger.channelCount() === 0) return count;
+  const after = new Array<number>(count);
+  for (let i = 0; i < count; i++) after[i] = ledger.availableOfPosition(log[2 * i]);
+  let moved = 0;
+  forEachMovedChannel(ledger, log, after, () => moved++);
+  return count + moved;
+}
+
+/** Calls `moved(c, s)` for each (channel, SKU) whose channel ATP the change log's entries moved. */
+function forEachMovedChannel(ledger: WasmLedger, log: Uint32Array, after: number[], moved: (c: number, s: number) => void): void {
   const channels = ledger.channelCount();
-  if (channels === 0) return log.count;
+  if (channels === 0 || after.length === 0) return;
+  // The SKUs touched, in first-seen order, with their entries.
   const bySku = new Map<number, number[]>();
-  const after = new Array<number>(log.count);
-  for (let i = 0; i < log.count; i++) {
-    after[i] = ledger.availableOfPosition(log.positions[i]);
-    const s = ledger.skuIndexOf(log.positions[i]);
+  for (let i = 0; i < after.length; i++) {
+    const s = ledger.skuIndexOf(log[2 * i]);
     const entries = bySku.get(s);
     if (entries) entries.push(i);
     else bySku.set(s, [i]);
   }
-  let count = log.count;
   for (let c = 0; c < channels; c++) {
     const buffer = ledger.channelBufferAt(c);
-    for (const entries of bySku.values()) {
-      let moved = 0;
+    for (const [s, entries] of bySku) {
+      let delta = 0;
       for (const i of entries) {
-        if (!ledger.channelIncludesLocation(c, ledger.locationIndexOf(log.positions[i]))) continue;
-        moved += Math.max(0, after[i] - buffer) - Math.max(0, log.availableBefore[i] - buffer);
+        if (!ledger.channelIncludesLocation(c, ledger.locationIndexOf(log[2 * i]))) continue;
+        delta += Math.max(0, after[i] - buffer) - Math.max(0, log[2 * i + 1] - buffer);
       }
-      if (moved !== 0) count++;
+      if (delta !== 0) moved(c, s);
     }
   }
-  return count;
 }
 
 /** Channel ATP of every SKU for channel index c (-1: the channel does not exist yet: all 0). */

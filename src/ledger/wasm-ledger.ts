@@ -415,32 +415,29 @@ export class WasmLedger implements StockLedger {
 
   // ── stock writes ─────────────────────────────────────────────────────────
   setStock(items: readonly StockItem[]): StockWriteOutcome {
-    this.assertWriter();
-    this.x.txBegin();
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      const skuLen = this.key(KEY_A, item.sku);
-      const locLen = this.key(KEY_B, item.location);
-      let status: number = LedgerStatus.IdLengthOutOfRange;
-      if (skuLen > 0 && locLen > 0) {
-        const onHand = item.onHand === undefined ? -1n : BigInt(item.onHand);
-        const safety = item.safetyStock === undefined ? -1n : item.safetyStock === null ? -2n : BigInt(item.safetyStock);
-        status = this.x.stockSet(this.s, skuLen, locLen, onHand, safety);
-      }
-      if (status !== LedgerStatus.Ok) return this.abortStockWrite(status, i);
-    }
-    return this.commitStockWrite();
+    return this.stockTransaction(items, (item, skuLen, locLen) => {
+      const onHand = item.onHand === undefined ? -1n : BigInt(item.onHand);
+      const safety = item.safetyStock === undefined ? -1n : item.safetyStock === null ? -2n : BigInt(item.safetyStock);
+      return this.x.stockSet(this.s, skuLen, locLen, onHand, safety);
+    });
   }
 
   adjustStock(items: readonly AdjustItem[]): StockWriteOutcome {
+    return this.stockTransaction(items, (item, skuLen, locLen) => this.x.stockAdjust(this.s, skuLen, locLen, BigInt(item.delta)));
+  }
+
+  /** Applies every item in one transaction, in order; the first failing item rolls all of it back. */
+  private stockTransaction<T extends { sku: string; location: string }>(
+    items: readonly T[],
+    write: (item: T, skuLen: number, locLen: number) => number,
+  ): StockWriteOutcome {
     this.assertWriter();
     this.x.txBegin();
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       const skuLen = this.key(KEY_A, item.sku);
       const locLen = this.key(KEY_B, item.location);
-      let status: number = LedgerStatus.IdLengthOutOfRange;
-      if (skuLen > 0 && locLen > 0) status = this.x.stockAdjust(this.s, skuLen, locLen, BigInt(item.delta));
+      const status = skuLen > 0 && locLen > 0 ? write(item, skuLen, locLen) : LedgerStatus.IdLengthOutOfRange;
       if (status !== LedgerStatus.Ok) return this.abortStockWrite(status, i);
     }
     return this.commitStockWrite();
@@ -544,17 +541,14 @@ export class WasmLedger implements StockLedger {
     return { status, reservation };
   }
 
-  /** Positions the last write command changed (each once), with their available before it. */
-  changes(): { count: number; positions: Uint32Array; availableBefore: Uint32Array } {
+  /**
+   * The last write command's change log, read in place (valid until the next
+   * write): entry i is position log[2i] with its available before, log[2i+1].
+   * Each changed position appears once.
+   */
+  changes(): { count: number; log: Uint32Array } {
     const count = this.x.changeCount();
-    const log = new Uint32Array(this.memory.buffer, this.x.changeLogBase(), count * 2);
-    const positions = new Uint32Array(count);
-    const availableBefore = new Uint32Array(count);
-    for (let i = 0; i < count; i++) {
-      positions[i] = log[2 * i];
-      availableBefore[i] = log[2 * i + 1];
-    }
-    return { count, positions, availableBefore };
+    return { count, log: new Uint32Array(this.memory.buffer, this.x.changeLogBase(), count * 2) };
   }
 
   /** Whether the last hold or move changed state (an expiry it applied counts). */

@@ -17,33 +17,16 @@
 // label) continue exactly where the snapshot's state stands.
 
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
+import type { ChannelMessage, DeltaMessage } from "./messages.js";
 import type { Filter } from "./ws-subscription.js";
 
 const FIGURES = 7; // available, onHand, reserved, committed, safetyStock, shortfall, version
 
-export interface SnapshotPosition {
-  type: "snapshot";
-  seq: number;
-  sku: string;
-  location: string;
-  available: number;
-  onHand: number;
-  reserved: number;
-  committed: number;
-  safetyStock: number;
-  shortfall: number;
-  version: number;
-  ts: string; // when the snapshot was taken
-}
+/** A position's current state, shaped as its delta (`ts`: when the snapshot was taken). */
+export type SnapshotPosition = Omit<DeltaMessage, "type"> & { type: "snapshot" };
 
-export interface SnapshotChannel {
-  type: "snapshot";
-  seq: number;
-  channel: string;
-  sku: string;
-  available: number;
-  ts: string;
-}
+/** A channel figure's current state, shaped as its channel message. */
+export type SnapshotChannel = Omit<ChannelMessage, "type"> & { type: "snapshot" };
 
 export type SnapshotMessage = SnapshotPosition | SnapshotChannel;
 
