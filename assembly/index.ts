@@ -58,18 +58,7 @@ function writeFigures(s: usize, p: u32): void {
   }
 }
 
-/** Figures of (sku at key A, location at key B); returns the position index, or -1 (figures untouched) when unknown. */
-export function readPosition(s: usize, skuLen: u32, locLen: u32): i32 {
-  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
-  if (sku < 0) return -1;
-  const loc = locFind(s + SCRATCH_KEY_B, locLen);
-  if (loc < 0) return -1;
-  const p = posFind(sku, loc);
-  if (p >= 0) writeFigures(s, p);
-  return p;
-}
-
-/** As readPosition, with the location already resolved to its index (the wrapper remembers recent ones). */
+/** Figures of (sku at key A, location index `loc`; the wrapper resolves and remembers locations); returns the position index, or -1 (figures untouched) when unknown. */
 export function readPositionAt(s: usize, skuLen: u32, loc: u32): i32 {
   const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
   if (sku < 0) return -1;
@@ -142,13 +131,7 @@ export function stockAdjust(s: usize, skuLen: u32, locLen: u32, delta: i64): i32
 }
 
 // ── reservations ───────────────────────────────────────────────────────────
-/** Stages merged line i of a hold: sku at key A, location at key B. */
-export function holdStage(s: usize, i: u32, skuLen: u32, locLen: u32, qty: u32): void {
-  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
-  const loc = locFind(s + SCRATCH_KEY_B, locLen);
-  stageLine(i, sku >= 0 && loc >= 0 ? posFind(sku, loc) : -1, loc, qty);
-}
-/** As holdStage, with the location already resolved (-1: unknown). */
+/** Stages merged line i of a hold: sku at key A, location index `loc` (-1: unknown). */
 export function holdStageAt(s: usize, i: u32, skuLen: u32, loc: i32, qty: u32): void {
   const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
   stageLine(i, sku >= 0 && loc >= 0 ? posFind(sku, loc) : -1, loc, qty);

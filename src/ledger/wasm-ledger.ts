@@ -57,7 +57,6 @@ const RESERVATION_STATUS: ReservationStatus[] = ["held", "held", "committed", "f
 interface LedgerExports {
   plan(positionsMax: number, skusMax: number, reservationsMax: number, linesMax: number, idBytesMax: number): number;
   attach(): void;
-  readPosition(s: number, skuLen: number, locLen: number): number;
   readPositionAt(s: number, skuLen: number, loc: number): number;
   positionFigures(s: number, p: number): void;
   skuFirstPosition(s: number, skuLen: number): number;
@@ -84,7 +83,6 @@ interface LedgerExports {
   txChanged(): number;
   stockSet(s: number, skuLen: number, locLen: number, onHand: bigint, safety: bigint): number;
   stockAdjust(s: number, skuLen: number, locLen: number, delta: bigint): number;
-  holdStage(s: number, i: number, skuLen: number, locLen: number, qty: number): void;
   holdStageAt(s: number, i: number, skuLen: number, loc: number, qty: number): void;
   holdPlace(s: number, idLen: number, chanLen: number, n: number, ttlMs: number, nowMs: number): number;
   holdCheckedAvailable(i: number): number;
