@@ -1,10 +1,28 @@
 import { defineConfig } from "vitest/config";
 
+// Every test runs once with HTTP on the writer's thread (OMNISTOCK_WORKERS=0);
+// the suites that go through a real server run again with two HTTP worker
+// threads in front of the writer, so both modes answer the same API the same way.
+const THROUGH_A_SERVER = [
+  "test/http-api.test.ts",
+  "test/http-fuzz.test.ts",
+  "test/stream-ws.test.ts",
+  "test/nats.test.ts",
+  "test/adapter-engine.test.ts",
+  "test/threads.test.ts",
+];
+
+const common = {
+  pool: "forks" as const, // uWebSockets.js is a native addon: one per process
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+};
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    pool: "forks", // uWebSockets.js is a native addon: one per process
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      { test: { ...common, name: "single-thread", include: ["test/**/*.test.ts"], env: { OMNISTOCK_TEST_WORKERS: "0" } } },
+      { test: { ...common, name: "http-workers", include: THROUGH_A_SERVER, env: { OMNISTOCK_TEST_WORKERS: "2" } } },
+    ],
   },
 });

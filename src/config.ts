@@ -2,6 +2,8 @@
 // value stops the process with a message naming the variable, before anything
 // listens. The README lists the same table; keep them in step.
 
+import { availableParallelism } from "node:os";
+
 export interface Config {
   host: string;
   port: number;
@@ -19,6 +21,7 @@ export interface Config {
   natsStreamMaxMessages: number;
   natsStreamMaxAgeSeconds: number;
   wsPendingKeysMax: number;
+  workers: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -46,6 +49,11 @@ function oneOf<T extends string>(name: string, values: readonly T[]): (raw: stri
   };
 }
 
+/** HTTP worker threads at most: one ledger reader slot each (READER_SLOTS_MAX). */
+export const WORKERS_MAX = 14;
+/** One HTTP worker thread per core; 0 serves HTTP on the writer's thread. */
+export const WORKERS_DEFAULT = Math.min(WORKERS_MAX, availableParallelism());
+
 export const SETTINGS = [
   { key: "host", env: "OMNISTOCK_HOST", parse: text, fallback: "127.0.0.1" },
   { key: "port", env: "OMNISTOCK_PORT", parse: integer("OMNISTOCK_PORT", 0, 65535), fallback: 8080 },
@@ -63,6 +71,7 @@ export const SETTINGS = [
   { key: "natsStreamMaxMessages", env: "OMNISTOCK_NATS_STREAM_MAX_MSGS", parse: integer("OMNISTOCK_NATS_STREAM_MAX_MSGS", 1000, 1e12), fallback: 10_000_000 },
   { key: "natsStreamMaxAgeSeconds", env: "OMNISTOCK_NATS_STREAM_MAX_AGE", parse: integer("OMNISTOCK_NATS_STREAM_MAX_AGE", 60, 1e9), fallback: 7 * 24 * 3600 },
   { key: "wsPendingKeysMax", env: "OMNISTOCK_WS_PENDING_MAX", parse: integer("OMNISTOCK_WS_PENDING_MAX", 100, 10_000_000), fallback: 100_000 },
+  { key: "workers", env: "OMNISTOCK_WORKERS", parse: integer("OMNISTOCK_WORKERS", 0, WORKERS_MAX), fallback: WORKERS_DEFAULT },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /** Reads the configuration from an environment (process.env by default). */

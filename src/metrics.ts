@@ -1,10 +1,13 @@
 // The Prometheus registry and every metric omnistock exports, declared in one
 // place so names stay consistent and each module only observes.
 
+import { isMainThread } from "node:worker_threads";
 import client from "prom-client";
 
 export const registry = new client.Registry();
-client.collectDefaultMetrics({ register: registry, prefix: "omnistock_" }); // omnistock_process_cpu_seconds_total, omnistock_nodejs_heap_size_used_bytes, …
+// Process metrics once, from the main thread: HTTP worker threads would
+// report the same process again, and /metrics sums every thread's registry.
+if (isMainThread) client.collectDefaultMetrics({ register: registry, prefix: "omnistock_" }); // omnistock_process_cpu_seconds_total, omnistock_nodejs_heap_size_used_bytes, …
 
 export const httpRequests = new client.Counter({
   name: "omnistock_http_requests_total",

@@ -9,7 +9,8 @@ import type { Config } from "./config.js";
 import { OmnistockEngine, type RecoveryReport } from "./engine/engine.js";
 import { loadTokens } from "./server/auth.js";
 import { startHttpServer } from "./server/http-server.js";
-import { createStream } from "./stream/ws-stream.js";
+import { createStream, engineStreamSource } from "./stream/ws-stream.js";
+import { startWorkers } from "./threads/worker-pool.js";
 
 export interface RunningOmnistock {
   port: number;
@@ -29,17 +30,10 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
     streamRetention: config.streamRetention,
     log,
   });
-  const tokens = config.tokensFile ? loadTokens(config.tokensFile) : null;
-  const stream = createStream(engine, { tokens, pendingKeysMax: config.wsPendingKeysMax });
-  const server = await startHttpServer(engine, {
-    host: config.host,
-    port: config.port,
-    bodyMaxBytes: config.bodyMaxBytes,
-    tokens,
-    mount: stream.mount,
-  });
+  const frontEnd = config.workers > 0 ? await startWorkerThreads(engine, config, log) : await startOnThisThread(engine, config);
   let nats: NatsAdapter | null = null;
   const ready = engine.recover().then((report) => {
+    frontEnd.engineReady();
     if (config.natsUrl !== null) {
       nats = startNatsAdapter(engine, {
         url: config.natsUrl,
@@ -52,15 +46,54 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
     return report;
   });
   return {
-    port: server.port,
+    port: frontEnd.port,
     engine,
     ready,
     async close() {
-      stream.close(); // before the listen socket: clients get 1001, not a dropped connection
-      server.close();
+      await frontEnd.close();
       await ready.catch(() => undefined);
       await nats?.close();
       await engine.close();
     },
   };
+}
+
+/** Whatever serves HTTP and WebSocket: this thread, or the HTTP worker threads. */
+interface FrontEnd {
+  port: number;
+  engineReady(): void;
+  close(): Promise<void>;
+}
+
+async function startOnThisThread(engine: OmnistockEngine, config: Config): Promise<FrontEnd> {
+  const tokens = config.tokensFile ? loadTokens(config.tokensFile) : null;
+  const stream = createStream(engineStreamSource(engine), { tokens, pendingKeysMax: config.wsPendingKeysMax });
+  const server = await startHttpServer(engine, {
+    host: config.host,
+    port: config.port,
+    bodyMaxBytes: config.bodyMaxBytes,
+    tokens,
+    mount: stream.mount,
+  });
+  return {
+    port: server.port,
+    engineReady: () => undefined, // the engine answers 503 itself until it has recovered
+    async close() {
+      stream.close(); // before the listen socket: clients get 1001, not a dropped connection
+      server.close();
+    },
+  };
+}
+
+function startWorkerThreads(engine: OmnistockEngine, config: Config, log: (m: string) => void): Promise<FrontEnd> {
+  if (config.tokensFile) loadTokens(config.tokensFile); // a bad file stops the start here, not in a thread
+  return startWorkers(engine, {
+    workers: config.workers,
+    host: config.host,
+    port: config.port,
+    bodyMaxBytes: config.bodyMaxBytes,
+    tokensFile: config.tokensFile,
+    wsPendingKeysMax: config.wsPendingKeysMax,
+    log,
+  });
 }

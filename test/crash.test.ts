@@ -22,7 +22,7 @@ function startChild(dataDir: string): Promise<Child> {
     env: {
       ...process.env, OMNISTOCK_PORT: "0", OMNISTOCK_HOST: "127.0.0.1", OMNISTOCK_DATA_DIR: dataDir,
       OMNISTOCK_POSITIONS_MAX: "10000", OMNISTOCK_RESERVATIONS_MAX: "200000", OMNISTOCK_EXPIRY_INTERVAL_MS: "100",
-      OMNISTOCK_SNAPSHOT_EVERY: "3000", OMNISTOCK_WORKERS: "1",
+      OMNISTOCK_SNAPSHOT_EVERY: "3000", OMNISTOCK_WORKERS: "2", // crashes with HTTP worker threads in front of the writer
     },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -13,7 +13,7 @@ import { loadLatestSnapshot, pruneSnapshots, writeSnapshot } from "../journal/sn
 import { TTL_SECONDS_DEFAULT } from "../ledger/limits.js";
 import { LedgerStatus } from "../ledger/status.js";
 import type {
-  AdjustItem, ChannelPatch, HoldOutcome, LocationPatch, MoveOutcome, PositionFigures, PositionState,
+  AdjustItem, ChannelPatch, HoldOutcome, LocationPatch, MoveOutcome, PositionState,
   ReservationState, StockItem, StockWriteOutcome,
 } from "../ledger/types.js";
 import { WasmLedger, type LedgerCapacities } from "../ledger/wasm-ledger.js";
@@ -22,6 +22,7 @@ import { DeltaFeed } from "../stream/feed.js";
 import { decodeCommand, encodeCommand, executeCommand, Op, type Command, type Execution } from "./commands.js";
 import { deltasOfLastCommand } from "./deltas.js";
 import { errorBody, errorFor } from "./errors.js";
+import { LedgerReads, channelNotFound } from "./reads.js";
 import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } from "./types.js";
 
 export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bounds one record's work
@@ -66,7 +67,7 @@ export class OmnistockEngine implements Engine {
   private snapshotInFlight: Promise<void> | null = null;
   private snapshotLsns: number[] = []; // lsns of the snapshots on disk, oldest first
   private closed = false;
-  private readonly figures: PositionFigures = { available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0 };
+  private readonly reads = new LedgerReads(() => this.ledger!);
 
   constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now;
@@ -227,48 +228,10 @@ export class OmnistockEngine implements Engine {
   }
 
   // ── reads ────────────────────────────────────────────────────────────────
-  availabilityAt(sku: string, location: string): EngineReply {
-    const f = this.figures;
-    this.ledger!.readPosition(sku, location, f);
-    return {
-      status: 200,
-      body: {
-        sku, location, available: f.available, onHand: f.onHand, reserved: f.reserved, committed: f.committed,
-        safetyStock: f.safetyStock, shortfall: f.shortfall, version: f.version,
-      },
-    };
-  }
-
-  availabilityAll(sku: string): EngineReply {
-    return { status: 200, body: this.allLocationsBody(sku) };
-  }
-
-  private allLocationsBody(sku: string): unknown {
-    const read = this.ledger!.readSku(sku);
-    return { sku, available: read.available, locations: read.locations.map(locationEntry) };
-  }
-
-  availabilityForChannel(sku: string, channel: string): EngineReply {
-    const read = this.ledger!.readSkuForChannel(sku, channel);
-    if (read === null) return channelNotFound(channel);
-    return { status: 200, body: { sku, channel, available: read.available, locations: read.locations } };
-  }
-
-  query(request: QueryRequest): EngineReply {
-    const items: unknown[] = new Array(request.skus.length);
-    if (request.channel !== undefined) {
-      for (let i = 0; i < request.skus.length; i++) {
-        const reply = this.availabilityForChannel(request.skus[i], request.channel);
-        if (reply.status !== 200) return reply;
-        items[i] = reply.body;
-      }
-    } else if (request.location !== undefined) {
-      for (let i = 0; i < request.skus.length; i++) items[i] = this.availabilityAt(request.skus[i], request.location).body;
-    } else {
-      for (let i = 0; i < request.skus.length; i++) items[i] = this.allLocationsBody(request.skus[i]);
-    }
-    return { status: 200, body: { items } };
-  }
+  availabilityAt(sku: string, location: string): EngineReply { return this.reads.availabilityAt(sku, location); }
+  availabilityAll(sku: string): EngineReply { return this.reads.availabilityAll(sku); }
+  availabilityForChannel(sku: string, channel: string): EngineReply { return this.reads.availabilityForChannel(sku, channel); }
+  query(request: QueryRequest): EngineReply { return this.reads.query(request); }
 
   getReservation(id: string): EngineReply {
     const reservation = this.ledger!.reservation(id);
@@ -362,25 +325,11 @@ export class OmnistockEngine implements Engine {
   }
 }
 
-function channelNotFound(channel: string): EngineReply {
-  return { status: 404, body: { error: "not_found", message: `channel "${channel}" not found` } };
-}
-
 function positionBody(p: PositionState): unknown {
   return {
     sku: p.sku, location: p.location, available: p.available, onHand: p.onHand, reserved: p.reserved,
     committed: p.committed, safetyStock: p.safetyStock, shortfall: p.shortfall, version: p.version,
   };
-}
-
-// SPEC: disabled locations appear with available 0 and enabled: false.
-function locationEntry(p: PositionState): unknown {
-  const entry: Record<string, unknown> = {
-    location: p.location, available: p.available, onHand: p.onHand, reserved: p.reserved, committed: p.committed,
-    safetyStock: p.safetyStock, shortfall: p.shortfall, version: p.version,
-  };
-  if (!p.enabled) entry.enabled = false;
-  return entry;
 }
 
 export function reservationBody(r: ReservationState): unknown {

@@ -33,9 +33,11 @@ export interface Engine {
   availabilityAll(sku: string): EngineReply;
   availabilityForChannel(sku: string, channel: string): EngineReply;
   query(request: QueryRequest): EngineReply;
-  getReservation(id: string): EngineReply;
-  listLocations(): EngineReply;
-  listChannels(): EngineReply;
+  // Answered from the writer's state: synchronously on the writer's thread, by
+  // a round trip to it from an HTTP worker (these read more than one position).
+  getReservation(id: string): EngineReply | Promise<EngineReply>;
+  listLocations(): EngineReply | Promise<EngineReply>;
+  listChannels(): EngineReply | Promise<EngineReply>;
 
   setStock(items: StockItem[]): Promise<EngineReply>;
   adjustStock(items: AdjustItem[]): Promise<EngineReply>;

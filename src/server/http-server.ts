@@ -56,6 +56,8 @@ export interface ServerOptions {
   tokens: TokenTable | null; // null = open (no auth)
   /** Registers further routes (the WebSocket stream) on the same app before listening. */
   mount?: (app: TemplatedApp) => void;
+  /** The /metrics text; by default this thread's registry (an HTTP worker asks the writer for every thread's). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface RunningServer {
@@ -126,6 +128,7 @@ class HttpApi {
     private readonly engine: Engine,
     private readonly tokens: TokenTable | null,
     private readonly bodyMaxBytes: number,
+    private readonly metricsText: () => Promise<string>,
   ) {
     this.openApiJson = JSON.stringify(buildOpenApi());
   }
@@ -189,6 +192,12 @@ class HttpApi {
     pending
       .then((reply) => sendLater(ex, reply.status, reply.body))
       .catch((error: unknown) => failLater(ex, error));
+  }
+
+  /** Answers a read now, or once the writer's thread has answered it (HTTP workers). */
+  private answer(ex: Exchange, reply: EngineReply | Promise<EngineReply>): void {
+    if (reply instanceof Promise) this.later(ex, reply);
+    else send(ex, reply.status, reply.body);
   }
 
   // ------------------------------------------------------------ availability
@@ -304,8 +313,7 @@ class HttpApi {
         ex.route = R.reservation;
         if (method !== "get") throw new MethodNotAllowedError(method, "GET");
         this.gate(req, "read");
-        const reply = this.engine.getReservation(pathId(rest, "id", RESERVATION_ID_BYTES_MAX));
-        send(ex, reply.status, reply.body);
+        this.answer(ex, this.engine.getReservation(pathId(rest, "id", RESERVATION_ID_BYTES_MAX)));
         return;
       }
       const move = rest.slice(slash + 1);
@@ -333,8 +341,7 @@ class HttpApi {
       const method = req.getMethod();
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       this.gate(req, "read");
-      const reply = this.engine.listLocations();
-      send(ex, reply.status, reply.body);
+      this.answer(ex, this.engine.listLocations());
     } catch (error) {
       fail(ex, error);
     }
@@ -365,8 +372,7 @@ class HttpApi {
       const method = req.getMethod();
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       this.gate(req, "read");
-      const reply = this.engine.listChannels();
-      send(ex, reply.status, reply.body);
+      this.answer(ex, this.engine.listChannels());
     } catch (error) {
       fail(ex, error);
     }
@@ -433,8 +439,7 @@ class HttpApi {
       const method = req.getMethod();
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       ex.keepAlive();
-      registry
-        .metrics()
+      this.metricsText()
         .then((text) => {
           if (!ex.aborted) ex.res.cork(() => sendText(ex, 200, registry.contentType, text));
         })
@@ -464,7 +469,8 @@ function begin(res: HttpResponse, req: HttpRequest): Exchange {
 
 /** Serves `engine` over HTTP; resolves once listening (on an ephemeral port when `options.port` is 0). */
 export function startHttpServer(engine: Engine, options: ServerOptions): Promise<RunningServer> {
-  const api = new HttpApi(engine, options.tokens, options.bodyMaxBytes > 0 ? options.bodyMaxBytes : BODY_MAX_BYTES_DEFAULT);
+  const metricsText = options.metricsText ?? (() => registry.metrics());
+  const api = new HttpApi(engine, options.tokens, options.bodyMaxBytes > 0 ? options.bodyMaxBytes : BODY_MAX_BYTES_DEFAULT, metricsText);
   const app = uWS.App();
   api.register(app);
   if (options.mount !== undefined) options.mount(app);
@@ -472,6 +478,7 @@ export function startHttpServer(engine: Engine, options: ServerOptions): Promise
   return new Promise<RunningServer>((resolve, reject) => {
     app.listen(options.host, options.port, (socket) => {
       if (socket === false) {
+        (app as unknown as { close?: () => void }).close?.(); // an open app would outlive a worker thread
         reject(new Error(`omnistock http: cannot listen on ${options.host}:${options.port}`));
         return;
       }

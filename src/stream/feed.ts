@@ -1,7 +1,8 @@
 // The delta feed: numbers the messages the engine derives from each command
 // (one global, gap-free seq), holds them back until the command's journal
 // record is durable, then hands them to subscribers (WebSocket, NATS) in seq
-// order. Released messages are kept for replays: the newest in memory, and
+// order. Released messages are kept for replays: the newest in shared memory
+// (encoded; see shared-tail.ts), and
 // all within the retention window on disk, in a journal of their own whose lsn
 // IS the seq. Messages are derived deterministically from the command journal,
 // so after a crash the engine regenerates any it had not yet written, with
@@ -11,6 +12,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { Packr } from "msgpackr";
 import { Journal, readJournal } from "../journal/journal.js";
 import type { StreamMessage, UnnumberedMessage } from "./messages.js";
+import { SharedTail } from "./shared-tail.js";
 
 export interface FeedOptions {
   dir: string; // the delta journal's directory
@@ -38,20 +40,48 @@ function firstOnDisk(dir: string): number {
   return firsts.length === 0 ? 0 : firsts[0] - 1;
 }
 
+/**
+ * Released messages with seq > since, oldest first (see DeltaFeed.readAfter):
+ * from `tail` when it holds since + 1, else the rest of the delta-journal
+ * segment in `dir` holding since + 1; null when since is older than `oldestSeq`.
+ */
+export function readReleasedAfter(
+  tail: SharedTail, dir: string, since: number, limit: number, releasedSeq: number, oldestSeq: number,
+): StreamMessage[] | null {
+  if (since >= releasedSeq) return [];
+  if (since + 1 < oldestSeq) return null;
+  const fromMemory = tail.after(since, limit, releasedSeq);
+  if (fromMemory !== null) return fromMemory;
+  // Older than the memory tail: read the one delta-journal segment holding
+  // since+1 (segments are small) and answer everything after since in it,
+  // so a long replay reads each segment once.
+  const out: StreamMessage[] = [];
+  readJournal(dir, since, (seq, payload) => {
+    if (seq <= releasedSeq) out.push(packr.unpack(payload) as StreamMessage);
+  }, { readOnly: true, stopAfterLsn: since + 1 });
+  return out;
+}
+
 export class DeltaFeed {
   private journal: Journal | null = null;
   private nextSeq = 1;
   private diskLastSeq = 0; // newest seq already in the delta journal
   private diskFirstSeq = 1; // oldest seq still in the delta journal (kept, not listed per call: readAfter is hot)
-  private readonly tail: StreamMessage[] = []; // newest released messages, oldest first
-  private tailStart = 0; // index of the oldest live entry in `tail` (amortised shift)
+  private readonly tail: SharedTail;
   private readonly pending: { lsn: number; message: StreamMessage }[] = [];
   private pendingStart = 0;
   private readonly listeners = new Set<FeedListener>();
   private flushTimer: NodeJS.Timeout | null = null;
   private releasedSeq = 0;
 
-  constructor(private readonly options: FeedOptions) {}
+  constructor(private readonly options: FeedOptions) {
+    this.tail = new SharedTail(options.memoryTail);
+  }
+
+  /** The delta journal's directory (HTTP workers read it for old replays). */
+  get directory(): string {
+    return this.options.dir;
+  }
 
   /** Newest seq numbered so far (released or still waiting for durability). */
   get stagedSeq(): number {
@@ -106,14 +136,13 @@ export class DeltaFeed {
   /** After replay: loads the newest retained messages that replay only counted into memory. */
   finishReplay(): void {
     const upTo = Math.min(this.diskLastSeq, this.releasedSeq);
-    const inMemory = this.tail.length - this.tailStart;
+    const inMemory = this.tail.size;
     const from = Math.max(firstOnDisk(this.options.dir), upTo - this.options.memoryTail);
     if (upTo <= from || inMemory > 0) return; // nothing was only counted, or memory already holds the newest
-    const loaded: StreamMessage[] = [];
     readJournal(this.options.dir, from, (seq, payload) => {
-      if (seq <= upTo) loaded.push(packr.unpack(payload) as StreamMessage);
+      if (seq <= upTo) this.tail.pushEncoded(seq, payload);
     }, { readOnly: true });
-    for (const message of loaded) this.pushTail(message);
+    this.tail.setOldestSeq(this.oldestSeq);
   }
 
   /** Numbers messages of a command journaled at `lsn`; they leave once `lsn` is durable. */
@@ -144,23 +173,22 @@ export class DeltaFeed {
       this.pendingStart = 0;
     }
     for (const message of batch) {
+      const encoded = packr.pack(message);
       if (message.seq > this.diskLastSeq) {
-        this.journal!.append(packr.pack(message));
+        this.journal!.append(encoded);
         this.diskLastSeq = message.seq;
       }
-      this.pushTail(message);
+      this.tail.pushEncoded(message.seq, encoded);
     }
     this.releasedSeq = batch[batch.length - 1].seq;
+    this.tail.setOldestSeq(this.oldestSeq);
+    this.tail.wake(); // HTTP workers' streams follow the shared tail
     for (const listener of this.listeners) listener(batch);
   }
 
-  private pushTail(message: StreamMessage): void {
-    this.tail.push(message);
-    if (this.tail.length - this.tailStart > this.options.memoryTail) this.tailStart++;
-    if (this.tailStart > 65_536 && this.tailStart * 2 > this.tail.length) {
-      this.tail.splice(0, this.tailStart);
-      this.tailStart = 0;
-    }
+  /** The newest released messages, encoded in shared memory (HTTP workers read them there). */
+  get sharedTail(): SharedTail {
+    return this.tail;
   }
 
   /** Calls `listener` with every batch of released messages, in seq order. */
@@ -175,21 +203,7 @@ export class DeltaFeed {
    * Null when since is older than retention (the caller sends a reset).
    */
   readAfter(since: number, limit: number): StreamMessage[] | null {
-    if (since >= this.releasedSeq) return [];
-    if (since + 1 < this.oldestSeq) return null;
-    const tailOldest = this.tail.length > this.tailStart ? this.tail[this.tailStart].seq : Infinity;
-    if (since + 1 >= tailOldest) {
-      const from = this.tailStart + (since + 1 - tailOldest);
-      return this.tail.slice(from, Math.min(this.tail.length, from + limit));
-    }
-    // Older than the memory tail: read the one delta-journal segment holding
-    // since+1 (segments are small) and answer everything after since in it,
-    // so a long replay reads each segment once.
-    const out: StreamMessage[] = [];
-    readJournal(this.options.dir, since, (seq, payload) => {
-      if (seq <= this.releasedSeq) out.push(packr.unpack(payload) as StreamMessage);
-    }, { readOnly: true, stopAfterLsn: since + 1 });
-    return out;
+    return readReleasedAfter(this.tail, this.options.dir, since, limit, this.releasedSeq, this.oldestSeq);
   }
 
   /** Writes released messages to disk (periodically); with `sync`, also fdatasyncs them (before a snapshot). */

@@ -30,6 +30,17 @@ export type SnapshotChannel = Omit<ChannelMessage, "type"> & { type: "snapshot" 
 
 export type SnapshotMessage = SnapshotPosition | SnapshotChannel;
 
+export interface SnapshotTransfer {
+  seq: number;
+  ts: string;
+  skus: string[];
+  locations: string[];
+  figures: Float64Array<ArrayBuffer>;
+  channelNames: string[];
+  channelSkus: string[];
+  channelAvailable: number[];
+}
+
 /** One snapshot: positions first, then channel figures; `next()` yields them once, in order. */
 export class Snapshot {
   private skus: string[] = [];
@@ -39,9 +50,31 @@ export class Snapshot {
   private channelSkus: string[] = [];
   private channelAvailable: number[] = [];
   private cursor = 0;
-  readonly ts = new Date().toISOString();
 
-  constructor(readonly seq: number) {}
+  constructor(
+    readonly seq: number,
+    readonly ts = new Date().toISOString(),
+  ) {}
+
+  /** The untaken snapshot as plain data (a worker thread gets it by postMessage from the writer). */
+  toTransfer(): SnapshotTransfer {
+    return {
+      seq: this.seq, ts: this.ts, skus: this.skus, locations: this.locations,
+      figures: this.figures.subarray(0, this.skus.length * FIGURES),
+      channelNames: this.channelNames, channelSkus: this.channelSkus, channelAvailable: this.channelAvailable,
+    };
+  }
+
+  static fromTransfer(t: SnapshotTransfer): Snapshot {
+    const snapshot = new Snapshot(t.seq, t.ts);
+    snapshot.skus = t.skus;
+    snapshot.locations = t.locations;
+    snapshot.figures = t.figures;
+    snapshot.channelNames = t.channelNames;
+    snapshot.channelSkus = t.channelSkus;
+    snapshot.channelAvailable = t.channelAvailable;
+    return snapshot;
+  }
 
   /** Entries in the snapshot. */
   get size(): number {

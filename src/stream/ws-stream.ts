@@ -33,6 +33,7 @@ import uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from "uWebSockets.js";
 import { Packr } from "msgpackr";
 import type { OmnistockEngine } from "../engine/engine.js";
+import type { FeedListener } from "./feed.js";
 import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
@@ -59,6 +60,35 @@ const PUMP_MESSAGES_PER_TURN = 32_768;
 /** WebSocket close codes. */
 export const CLOSE_SLOW_CONSUMER = 4008;
 const CLOSE_GOING_AWAY = 1001;
+const CLOSE_INTERNAL_ERROR = 1011;
+
+/** The released messages the stream serves: the writer's DeltaFeed, or an HTTP worker's mirror of it. */
+export interface StreamFeed {
+  readonly lastSeq: number;
+  readAfter(since: number, limit: number): StreamMessage[] | null;
+  subscribe(listener: FeedListener): () => void;
+}
+
+/** Where the stream's messages and reset snapshots come from. */
+export interface StreamSource {
+  isReady(): boolean;
+  readonly feed: StreamFeed;
+  /**
+   * What `filter` selects, labelled with the seq the state stands at (the
+   * feed's staged seq; see ws-snapshot.ts). An HTTP worker asks the writer,
+   * the only thread that sees the ledger between commands.
+   */
+  snapshot(filter: Filter): Snapshot | Promise<Snapshot>;
+}
+
+/** The stream source of the writer's own engine. */
+export function engineStreamSource(engine: OmnistockEngine): StreamSource {
+  return {
+    isReady: () => engine.isReady(),
+    feed: engine.feed,
+    snapshot: (filter) => takeSnapshot(engine.ledgerView, filter, engine.feed.stagedSeq),
+  };
+}
 
 export interface StreamOptions {
   tokens: TokenTable | null;
@@ -102,6 +132,7 @@ class Client {
   cursor = 0; // replay: newest seq already read from the feed
   snapshot: Snapshot | null = null;
   snapshotStarted = false; // reset frame sent
+  subscription = 0; // counts subscribes: a snapshot answered for an earlier one is dropped
   readonly pending = new Map<string, Frame>(); // live and slow: newest frame per key, in seq order
   pumpScheduled = false;
   dropped = false; // uWS refused a frame (its own limit): the client is closed as slow
@@ -176,10 +207,10 @@ class Stream {
   };
 
   constructor(
-    private readonly engine: OmnistockEngine,
+    private readonly source: StreamSource,
     private readonly options: StreamOptions,
   ) {
-    this.unsubscribe = engine.feed.subscribe((batch) => this.onBatch(batch));
+    this.unsubscribe = source.feed.subscribe((batch) => this.onBatch(batch));
     pendingKeysSources.add(this.pendingKeys);
   }
 
@@ -220,7 +251,7 @@ class Stream {
 
   /** Readiness (503), then token and scope (401/403), then the query (400); all before upgrading. */
   private onUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    if (this.closing || !this.engine.isReady()) return refuse(res, new NotReadyError());
+    if (this.closing || !this.source.isReady()) return refuse(res, new NotReadyError());
     const query = new URLSearchParams(req.getQuery() ?? "");
     let authorization = req.getHeader("authorization");
     const token = query.get("token");
@@ -281,11 +312,12 @@ class Stream {
    * the socket still arrive before the new `subscribed`.
    */
   private subscribe(client: Client, filter: Filter, since: number | null): void {
-    const feed = this.engine.feed;
+    const feed = this.source.feed;
     client.filter = filter;
     client.pending.clear();
     client.snapshot = null;
     client.snapshotStarted = false;
+    client.subscription++;
     client.sendValue({ type: "subscribed", seq: feed.lastSeq });
     if (since === null) {
       client.mode = Mode.Live;
@@ -301,13 +333,30 @@ class Stream {
 
   // ------------------------------------------------------------ delivery
 
-  /** Takes the client's snapshot now; it leaves once the feed has released the seq it stands for. */
+  /** Takes the client's snapshot; it leaves once the feed has released the seq it stands for. */
   private reset(client: Client): void {
-    const feed = this.engine.feed;
     streamResets.inc();
-    client.snapshot = takeSnapshot(this.engine.ledgerView, client.filter!, feed.stagedSeq);
+    client.snapshot = null;
     client.snapshotStarted = false;
-    client.mode = feed.lastSeq >= client.snapshot.seq ? Mode.Snapshot : Mode.Waiting;
+    client.mode = Mode.Waiting;
+    const taken = this.source.snapshot(client.filter!);
+    if (!(taken instanceof Promise)) return this.snapshotTaken(client, taken);
+    const subscription = client.subscription;
+    taken.then(
+      (snapshot) => {
+        if (client.closed || client.subscription !== subscription) return;
+        this.snapshotTaken(client, snapshot);
+        this.pump(client);
+      },
+      () => {
+        if (!client.closed) client.ws.end(CLOSE_INTERNAL_ERROR, "snapshot failed");
+      },
+    );
+  }
+
+  private snapshotTaken(client: Client, snapshot: Snapshot): void {
+    client.snapshot = snapshot;
+    client.mode = this.source.feed.lastSeq >= snapshot.seq ? Mode.Snapshot : Mode.Waiting;
   }
 
   /** Moves a client forward until its socket is congested, it is live with nothing pending, or the turn's budget is spent. */
@@ -348,7 +397,7 @@ class Stream {
 
   /** One replay batch; turns the client live when it has caught up, or resets it when it fell out of retention. */
   private replay(client: Client, budget: number): number {
-    const batch = this.engine.feed.readAfter(client.cursor, Math.min(REPLAY_BATCH_MESSAGES, budget));
+    const batch = this.source.feed.readAfter(client.cursor, Math.min(REPLAY_BATCH_MESSAGES, budget));
     if (batch === null) {
       this.reset(client);
       return 1;
@@ -415,7 +464,7 @@ class Stream {
     const slow: Client[] = [];
     let coalesced = 0;
     for (const client of this.clients) {
-      if (client.mode === Mode.Waiting && lastSeq >= client.snapshot!.seq) {
+      if (client.mode === Mode.Waiting && client.snapshot !== null && lastSeq >= client.snapshot.seq) {
         client.mode = Mode.Snapshot;
         this.schedulePump(client); // not here: the engine is releasing a durable batch
         continue;
@@ -454,9 +503,9 @@ class Stream {
   }
 }
 
-/** The stream of `engine`'s feed; `mount` adds `GET /v1/stream` to the server's app. */
-export function createStream(engine: OmnistockEngine, options: StreamOptions): RunningStream {
-  const stream = new Stream(engine, options);
+/** The stream of `source`'s feed; `mount` adds `GET /v1/stream` to the server's app. */
+export function createStream(source: StreamSource, options: StreamOptions): RunningStream {
+  const stream = new Stream(source, options);
   return {
     get clients() {
       return stream.size;

@@ -1,5 +1,6 @@
 // Starts a real omnistock (engine + uWebSockets.js server) in this process on
-// an ephemeral loopback port with a fresh data directory, for HTTP tests.
+// an ephemeral loopback port with a fresh data directory, for HTTP tests:
+// HTTP on this thread, or with OMNISTOCK_TEST_WORKERS=n on n worker threads.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ export async function startTestEngine(options: { tokensFile?: string; env?: Reco
     OMNISTOCK_POSITIONS_MAX: "100000",
     OMNISTOCK_RESERVATIONS_MAX: "100000",
     OMNISTOCK_EXPIRY_INTERVAL_MS: "100",
+    OMNISTOCK_WORKERS: process.env.OMNISTOCK_TEST_WORKERS ?? "0", // vitest.config.ts runs the server suites in both modes
     ...(options.tokensFile ? { OMNISTOCK_TOKENS_FILE: options.tokensFile } : {}),
     ...options.env,
   });
