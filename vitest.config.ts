@@ -9,7 +9,6 @@ const THROUGH_A_SERVER = [
   "test/stream-ws.test.ts",
   "test/nats.test.ts",
   "test/adapter-engine.test.ts",
-  "test/threads.test.ts",
 ];
 
 const common = {

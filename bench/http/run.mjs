@@ -12,13 +12,13 @@
 // Settings (environment): BENCH_SECONDS (10) per cell, BENCH_WARMUP_SECONDS (2),
 // BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (1), BENCH_PG_POOL (16),
 // BENCH_RETRIES (1), BENCH_QUIET_CORES (0.2), BENCH_QUIET_WAIT_SECONDS (60),
-// BENCH_SYSTEMS (empty,omnistock,redis,postgres), BENCH_WORKLOADS
+// BENCH_SYSTEMS (empty,omnistock,omnistock-1t,redis,postgres), BENCH_WORKLOADS
 // (read,query50,hold-spread,hold-hot,mix), BENCH_KEEP_TMP=1 keeps the temp dirs.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chownSync, closeSync, existsSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
-import { cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -333,27 +333,21 @@ async function startPostgres() {
 // ── the systems ──
 
 const node = process.execPath;
-const SYSTEMS = [
-  {
-    key: "empty",
-    label: "empty uWS handler (ceiling)",
-    fixedAnswer: true, // answers every request with the same JSON: nothing to load or check
+/** omnistock as `npm start` runs it, with `workers` HTTP worker threads (0: HTTP on the writer's thread). */
+function omnistockSystem(key, label, workers) {
+  return {
+    key,
+    label,
     async startService() {
-      return startProcess("empty-uws", node, [join(HERE, "empty-uws.mjs")], { readyLine: jsonReady });
-    },
-  },
-  {
-    key: "omnistock",
-    label: "omnistock",
-    async startService() {
-      const tmp = tempDir("omnistock");
-      const handle = await startProcess("omnistock", node, [join(ROOT, "dist", "src", "main.js")], {
+      const tmp = tempDir(key);
+      const handle = await startProcess(key, node, [join(ROOT, "dist", "src", "main.js")], {
         extraEnv: {
           OMNISTOCK_HOST: "127.0.0.1",
           OMNISTOCK_PORT: "0", // uWS listens with SO_REUSEPORT: a fixed port could be shared with a stray server
           OMNISTOCK_DATA_DIR: tmp.dir,
           OMNISTOCK_POSITIONS_MAX: "200000",
           OMNISTOCK_RESERVATIONS_MAX: "4000000",
+          OMNISTOCK_WORKERS: workers,
         },
         readyLine: jsonReady,
       });
@@ -364,7 +358,20 @@ const SYSTEMS = [
       };
       return handle;
     },
+  };
+}
+
+const SYSTEMS = [
+  {
+    key: "empty",
+    label: "empty uWS handler (ceiling)",
+    fixedAnswer: true, // answers every request with the same JSON: nothing to load or check
+    async startService() {
+      return startProcess("empty-uws", node, [join(HERE, "empty-uws.mjs")], { readyLine: jsonReady });
+    },
   },
+  omnistockSystem("omnistock", `omnistock (${availableParallelism()} HTTP worker threads + the writer)`, String(availableParallelism())),
+  omnistockSystem("omnistock-1t", "omnistock, one thread (OMNISTOCK_WORKERS=0)", "0"),
   {
     key: "redis",
     label: "uWS + Redis Lua (AOF, appendfsync always)",

@@ -43,6 +43,11 @@ export function createRing(capacity = RING_BYTES_DEFAULT): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER_BYTES + capacity);
 }
 
+// A copy, never a view: Buffer#slice (unlike Uint8Array#slice) shares memory.
+function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes, start, end);
+}
+
 function padded(length: number): number {
   return (length + 3) & ~3;
 }
@@ -87,13 +92,13 @@ export class RingProducer extends RingEnd {
   send(message: Uint8Array): void {
     if (message.length <= this.fragmentBytes && this.backlogStart === this.backlog.length) {
       if (this.tryWrite(message, false)) return this.wake();
-      this.backlog.push({ bytes: message.slice(), more: false }); // the caller may reuse its buffer
+      this.backlog.push({ bytes: copyOf(message, 0, message.length), more: false }); // the caller may reuse its buffer
       return this.scheduleRetry();
     }
     let at = 0;
     do {
       const end = Math.min(message.length, at + this.fragmentBytes);
-      this.backlog.push({ bytes: message.slice(at, end), more: end < message.length });
+      this.backlog.push({ bytes: copyOf(message, at, end), more: end < message.length });
       at = end;
     } while (at < message.length);
     this.flushBacklog();
