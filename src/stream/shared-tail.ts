@@ -27,6 +27,7 @@ const H_NEWEST = 0; // newest seq pushed (published last)
 const H_RESERVED = 1; // bytes ever reserved: the writer may be writing up to here
 const H_OLDEST = 2; // oldest seq the feed still serves (retention), set by the writer
 const H_SIGNAL_I32 = 6; // Int32 index of the wake-up counter (readers wait on it)
+const H_WAITERS_I32 = 7; // Int32 index: readers waiting now (a notify is needed only then)
 const HEADER_BYTES = 64;
 const SLOT_BYTES = 20; // seq f64, start f64, length u32
 /** Byte ring per slot: room for ids near their limits; typical messages take ~200. */
@@ -115,10 +116,10 @@ export class SharedTail {
     Atomics.store(this.header, H_OLDEST, BigInt(seq));
   }
 
-  /** Wakes threads waiting in waitForNewer(). */
+  /** Wakes threads waiting in waitForSignal() (see ring.ts for why no wake-up is lost). */
   wake(): void {
     Atomics.add(this.signal, H_SIGNAL_I32, 1);
-    Atomics.notify(this.signal, H_SIGNAL_I32);
+    if (Atomics.load(this.signal, H_WAITERS_I32) !== 0) Atomics.notify(this.signal, H_SIGNAL_I32);
   }
 
   // ── any thread ───────────────────────────────────────────────────────────
@@ -128,8 +129,13 @@ export class SharedTail {
   }
 
   async waitForSignal(signalSeen: number): Promise<void> {
-    const waiting = waitAsync(this.signal, H_SIGNAL_I32, signalSeen);
-    if (waiting.async) await waiting.value;
+    Atomics.add(this.signal, H_WAITERS_I32, 1);
+    try {
+      const waiting = waitAsync(this.signal, H_SIGNAL_I32, signalSeen);
+      if (waiting.async) await waiting.value;
+    } finally {
+      Atomics.sub(this.signal, H_WAITERS_I32, 1);
+    }
   }
 
   /** Decodes message `seq` into out, or answers Evicted (read it from disk). */

@@ -16,14 +16,18 @@
 // ring is full the producer keeps the remaining fragments in order and tries
 // again shortly; nothing is dropped and nothing is reordered.
 //
-// Wake-ups: the producer bumps `signal` and calls Atomics.notify after every
-// message; the consumer reads everything there is, then waits
-// (Atomics.waitAsync, which does not block its event loop) for `signal` to
-// move from the value it saw before reading, so no wake-up is lost.
+// Wake-ups: the producer bumps `signal` after every message, and calls
+// Atomics.notify (which costs about a microsecond with a waitAsync waiter)
+// only when the consumer has said it is waiting. The consumer reads everything
+// there is, sets `waiting`, then waits (Atomics.waitAsync, which does not
+// block its event loop) for `signal` to move from the value it saw before
+// reading. No wake-up is lost: a bump before the wait makes the wait return at
+// once, and a bump after it sees `waiting` set (all sequentially consistent).
 
 const HEAD = 0;
 const TAIL = 1;
 const SIGNAL = 2;
+const WAITING = 3; // 1 while the consumer waits (or is about to): only then is a notify needed
 const HEADER_BYTES = 64;
 const WRAP = 0xffff_ffff;
 const FRAGMENT_MORE = 0x8000_0000;
@@ -162,7 +166,7 @@ export class RingProducer extends RingEnd {
 
   private wake(): void {
     Atomics.add(this.ctrl, SIGNAL, 1);
-    Atomics.notify(this.ctrl, SIGNAL);
+    if (Atomics.load(this.ctrl, WAITING) !== 0) Atomics.notify(this.ctrl, SIGNAL);
   }
 }
 
@@ -229,8 +233,10 @@ export class RingConsumer extends RingEnd {
       const seen = Atomics.load(this.ctrl, SIGNAL);
       this.drain(onMessage);
       if (this.closed) return;
+      Atomics.store(this.ctrl, WAITING, 1);
       const waiting = waitAsync(this.ctrl, SIGNAL, seen);
       if (waiting.async) await waiting.value;
+      Atomics.store(this.ctrl, WAITING, 0);
     }
   }
 
