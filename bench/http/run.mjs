@@ -11,6 +11,7 @@
 //
 // Settings (environment): BENCH_SECONDS (10) per cell, BENCH_WARMUP_SECONDS (2),
 // BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (1), BENCH_PG_POOL (16),
+// BENCH_OMNISTOCK_WORKERS (cores: OMNISTOCK_WORKERS of the main omnistock row),
 // BENCH_RETRIES (1), BENCH_QUIET_CORES (0.2), BENCH_QUIET_WAIT_SECONDS (60),
 // BENCH_SYSTEMS (empty,omnistock,omnistock-1t,redis,postgres), BENCH_WORKLOADS
 // (read,query50,hold-spread,hold-hot,mix), BENCH_KEEP_TMP=1 keeps the temp dirs.
@@ -40,6 +41,7 @@ const WARMUP_SECONDS = int("BENCH_WARMUP_SECONDS", 2);
 const CONNECTIONS = int("BENCH_CONNECTIONS", 64);
 const WRK_THREADS = int("BENCH_WRK_THREADS", 1);
 const PG_POOL = int("BENCH_PG_POOL", 16);
+const OMNISTOCK_WORKERS = int("BENCH_OMNISTOCK_WORKERS", availableParallelism()); // the engine's default: one per core
 const RETRIES = int("BENCH_RETRIES", 1); // extra measured runs of a cell another process disturbed
 const QUIET_CORES = Number(env.BENCH_QUIET_CORES ?? 0.2); // other processes' CPU a clean run may see
 const QUIET_WAIT_MS = int("BENCH_QUIET_WAIT_SECONDS", 60) * 1000;
@@ -370,7 +372,7 @@ const SYSTEMS = [
       return startProcess("empty-uws", node, [join(HERE, "empty-uws.mjs")], { readyLine: jsonReady });
     },
   },
-  omnistockSystem("omnistock", `omnistock (${availableParallelism()} HTTP worker threads + the writer)`, String(availableParallelism())),
+  omnistockSystem("omnistock", `omnistock (${OMNISTOCK_WORKERS} HTTP worker threads + the writer)`, String(OMNISTOCK_WORKERS)),
   omnistockSystem("omnistock-1t", "omnistock, one thread (OMNISTOCK_WORKERS=0)", "0"),
   {
     key: "redis",
