@@ -5,7 +5,7 @@
 
 import {
   chanFind, chanIncludes, chanIntern, channelApply, channelAvailableOf, chanStageLocation, chanStageReset,
-  availableOf, locFind, locIntern, locationApply, posAddr, posFindByKey, posRebuild, safetyOf, shortfallOf, skuFind,
+  availableOf, locFind, locIntern, locationApply, posAddr, posFindByKey, posRebuild, posDeriveSkuKeys, safetyOf, shortfallOf, skuFind,
   skuHead, stockAdjust as ledgerStockAdjust, stockSet as ledgerStockSet, txAbort as ledgerTxAbort,
   txBegin as ledgerTxBegin, txCommit as ledgerTxCommit, txTouched, txTouchedPosition, txChanged as ledgerTxChanged, locAddr, chanAddr, skuAddr,
   locEnabled, L_ENABLED, P_SAFETY, P_COMMITTED, P_LOC, P_NEXT, P_ON_HAND, P_RESERVED, P_SEQLOCK, P_SKU, P_VERSION, L_SAFETY, C_BUFFER,
@@ -283,6 +283,9 @@ export const HEADER_OFFSET: u32 = <u32>HEADER;
 export const HEADER_FIELDS: u32 = H_FIELDS;
 
 /** Rebuilds every hash table from the records, in index order. */
+/** Converts loaded layout-1 position records to this layout (call before rebuildIndexes). */
+export function upgradeLayout1(): void { posDeriveSkuKeys(); }
+
 export function rebuildIndexes(): void {
   idRebuild(skus, SKU_BYTES, skuSlots, skuMask, hget(H_SKUS));
   idRebuild(locations, LOCATION_BYTES, locSlots, locMask, hget(H_LOCATIONS));

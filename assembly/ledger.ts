@@ -110,6 +110,22 @@ function posUnpublish(p: u32): void {
   }
 }
 
+/**
+ * Fills every position's SKU tag and id offset from its SKU record: snapshots
+ * of layout 1 have zeros there (the fields were unused), everything else they
+ * hold is unchanged. Call before posRebuild.
+ */
+export function posDeriveSkuKeys(): void {
+  const n = hget(H_POSITIONS);
+  for (let p: u32 = 0; p < n; p++) {
+    const pos = posAddr(p);
+    const sku = skuAddr(load<u32>(pos, P_SKU));
+    const off = load<u32>(sku), len = load<u32>(sku, 4);
+    store<u32>(pos, skuTag(hashBytes(idBytes + off, len), len), P_SKU_TAG);
+    store<u32>(pos, off, P_SKU_ID);
+  }
+}
+
 /** Rebuilds the position table in index order (after a snapshot load). */
 export function posRebuild(): void {
   memory.fill(posSlots, 0, <usize>posSlotCount << 2);

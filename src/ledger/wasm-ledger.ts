@@ -40,6 +40,8 @@ export const READER_SLOTS_MAX = 14;
 const RECENT_LOCATIONS = 8; // a power of two
 /** Bumped whenever a record layout in assembly/layout.ts changes (snapshots copy records as bytes). */
 const SNAPSHOT_LAYOUT_VERSION = 2;
+/** Layout 1 differs only in two position fields this build derives from the SKU records, so it still loads. */
+const SNAPSHOT_LAYOUT_UPGRADABLE = 1;
 const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024;
 const KEY_BYTES_MAX = 256;
 
@@ -107,6 +109,7 @@ interface LedgerExports {
   regionBase(i: number): number;
   regionUsedBytes(i: number): number;
   rebuildIndexes(): void;
+  upgradeLayout1(): void;
   stateHash(): bigint;
 }
 
@@ -788,7 +791,7 @@ export class WasmLedger implements StockLedger {
     at += 4;
     const meta = JSON.parse(buf.toString("utf8", at, at + metaLen)) as { layout?: number; kinds: (string | null)[]; names: (string | null)[]; channelLocations: (string[] | null)[] };
     // Records are copied as bytes: a snapshot of another record layout must not load.
-    if (meta.layout !== SNAPSHOT_LAYOUT_VERSION) throw new Error(`snapshot has ledger layout ${String(meta.layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION}`);
+    if (meta.layout !== SNAPSHOT_LAYOUT_VERSION && meta.layout !== SNAPSHOT_LAYOUT_UPGRADABLE) throw new Error(`snapshot has ledger layout ${String(meta.layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION}`);
     at += metaLen;
     const counts = HEADER_COUNT_FIELDS.map((_, i) => buf.readUInt32LE(at + 4 * i));
     at += 4 * HEADER_COUNT_FIELDS.length;
@@ -806,6 +809,7 @@ export class WasmLedger implements StockLedger {
       if (regions[i].length > room) throw new RangeError(`snapshot region ${i} (${regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
       this.u8.set(regions[i], this.x.regionBase(i));
     }
+    if (meta.layout === SNAPSHOT_LAYOUT_UPGRADABLE) this.x.upgradeLayout1();
     this.x.rebuildIndexes();
     this.locationKind = meta.kinds;
     this.locationLabel = meta.names;
