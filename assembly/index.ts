@@ -5,7 +5,7 @@
 
 import {
   chanFind, chanIncludes, chanIntern, channelApply, channelAvailableOf, chanStageLocation, chanStageReset,
-  availableOf, locFind, locIntern, locationApply, posAddr, posFindByKey, posRebuild, posDeriveSkuKeys, safetyOf, shortfallOf, skuFind,
+  availableOf, locFind, locIntern, locationApply, posAddr, posFindByKey, posRebuild, posDeriveSkuKeys, skuFind,
   skuHead, stockAdjust as ledgerStockAdjust, stockSet as ledgerStockSet, txAbort as ledgerTxAbort,
   txBegin as ledgerTxBegin, txCommit as ledgerTxCommit, txTouched, txTouchedPosition, txChanged as ledgerTxChanged, locAddr, chanAddr, skuAddr,
   locEnabled, L_ENABLED, P_SAFETY, P_COMMITTED, P_LOC, P_NEXT, P_ON_HAND, P_RESERVED, P_SEQLOCK, P_SKU, P_VERSION, L_SAFETY, C_BUFFER,
