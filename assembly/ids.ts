@@ -7,7 +7,7 @@
 // transaction rolls back; removing them newest-first just clears their slots
 // (no later key can have probed past them), which restores the exact bytes.
 
-import { hashBytes } from "./hash";
+import { bytesEqual, hashBytes } from "./hash";
 import { H_ID_BYTES, H_ID_BYTES_MAX, SLOT_BYTES, hget, hset, idBytes } from "./layout";
 
 /** Index of the id at `key` (len bytes, hash h) in a dictionary, or -1. */
@@ -20,18 +20,34 @@ export function idFind(recs: usize, recBytes: usize, slots: usize, mask: u32, ke
     if (idx1 == 0) return -1;
     if (load<u32>(slot, 4) == h) {
       const rec = recs + <usize>(idx1 - 1) * recBytes;
-      if (load<u32>(rec, 4) == len && memory.compare(idBytes + load<u32>(rec), key, len) == 0) return <i32>(idx1 - 1);
+      if (load<u32>(rec, 4) == len && bytesEqual(idBytes + load<u32>(rec), key, len)) return <i32>(idx1 - 1);
     }
     i = (i + 1) & mask;
   }
   return -1;
 }
 
+/**
+ * Copies `len` bytes (an id: short) 8 at a time, the last step overlapping
+ * the previous one; memory.copy is a call out of the module, costly for a
+ * dozen bytes. Writes nothing outside [dst, dst + len).
+ */
+@inline
+function copyShort(dst: usize, src: usize, len: u32): void {
+  if (len >= 8) {
+    const last = <usize>len - 8;
+    for (let i: usize = 0; i < last; i += 8) store<u64>(dst + i, load<u64>(src + i));
+    store<u64>(dst + last, load<u64>(src + last));
+  } else {
+    for (let i: usize = 0; i < <usize>len; i++) store<u8>(dst + i, load<u8>(src + i));
+  }
+}
+
 /** Copies `len` bytes into the id arena; returns the arena offset, or -1 when full. */
 export function idStore(key: usize, len: u32): i64 {
   const used = hget(H_ID_BYTES);
   if (<u64>used + len > <u64>hget(H_ID_BYTES_MAX)) return -1;
-  memory.copy(idBytes + used, key, len);
+  copyShort(idBytes + used, key, len);
   hset(H_ID_BYTES, used + len);
   return used;
 }

@@ -5,21 +5,22 @@
 
 import {
   chanFind, chanIncludes, chanIntern, channelApply, channelAvailableOf, chanStageLocation, chanStageReset,
-  availableOf, locFind, locIntern, locationApply, posAddr, posFind, posRebuild, safetyOf, shortfallOf, skuFind,
+  availableOf, locFind, locIntern, locationApply, posAddr, posFindByKey, posRebuild, posDeriveSkuKeys, skuFind,
   skuHead, stockAdjust as ledgerStockAdjust, stockSet as ledgerStockSet, txAbort as ledgerTxAbort,
   txBegin as ledgerTxBegin, txCommit as ledgerTxCommit, txTouched, txTouchedPosition, txChanged as ledgerTxChanged, locAddr, chanAddr, skuAddr,
-  locEnabled, P_COMMITTED, P_LOC, P_NEXT, P_ON_HAND, P_RESERVED, P_SEQLOCK, P_SKU, P_VERSION, L_SAFETY, C_BUFFER,
-  C_ALL, changesReset, changesFinish,
+  locEnabled, L_ENABLED, P_SAFETY, P_COMMITTED, P_LOC, P_NEXT, P_ON_HAND, P_RESERVED, P_SEQLOCK, P_SKU, P_VERSION, L_SAFETY, C_BUFFER,
+  C_ALL, changesReset, changesFinishBumped,
 } from "./ledger";
 import {
-  expireDue, hold, lastChanged, lastCreated, lastLineIndex, lastReservation, move, resAddr, resChannel, resExpiresAt,
+  expireDue, hold, resTouch, lastChanged, lastCreated, lastLineIndex, lastReservation, move, resAddr, resChannel, resExpiresAt,
   resFind, resLineCount, resLinePosition, resLineQty, resStatus, stageLine, stagedAddr,
 } from "./reservations";
 import { idRebuild } from "./ids";
+import { hashBytes } from "./hash";
 import {
   CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES, H_LINES, H_LOCATIONS,
   H_POSITIONS, H_RESERVATIONS, H_SKUS, H_CHANGES, HEADER, changeLog, posSlotCount, LINE_BYTES, LOCATION_BYTES, POSITION_BYTES, RESERVATION_BYTES,
-  SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_RESULT, SKU_BYTES, SLOT_BYTES, chanBits, chanMask, chanSlots,
+  SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_KEY_D, SCRATCH_RESULT, SKU_BYTES, SLOT_BYTES, chanBits, chanMask, chanSlots,
   channels, heap, hget, idBytes, layoutAttach, layoutPlan, lines, locMask, locSlots, locations, posSlots,
   positions, resMask, resSlots, reservations, skuMask, skuSlots, skus,
 } from "./layout";
@@ -44,27 +45,54 @@ function writeFigures(s: usize, p: u32): void {
   while (true) {
     const seq = atomic.load<u32>(pos + P_SEQLOCK);
     if (seq & 1) continue; // a write is in progress on another thread
+    // Raw fields first, checked against the seqlock, then the figures from them.
     const loc = load<u32>(pos, P_LOC);
-    store<i32>(out, <i32>availableOf(pos));
-    store<u32>(out, load<u32>(pos, P_ON_HAND), 4);
-    store<u32>(out, load<u32>(pos, P_RESERVED), 8);
-    store<u32>(out, load<u32>(pos, P_COMMITTED), 12);
-    store<i32>(out, <i32>safetyOf(pos), 16);
-    store<i32>(out, <i32>shortfallOf(pos), 20);
-    store<i32>(out, locEnabled(loc) ? 1 : 0, 24);
+    const onHand = load<u32>(pos, P_ON_HAND), reserved = load<u32>(pos, P_RESERVED), committed = load<u32>(pos, P_COMMITTED);
+    const safetyOwn = load<i32>(pos, P_SAFETY);
+    const version = load<u64>(pos, P_VERSION);
+    const locRec = locAddr(loc);
+    const enabled = load<u32>(locRec, L_ENABLED) != 0;
+    const safety: i64 = safetyOwn >= 0 ? <i64>safetyOwn : <i64>load<u32>(locRec, L_SAFETY);
+    if (atomic.load<u32>(pos + P_SEQLOCK) != seq) continue;
+    const free = <i64>onHand - <i64>reserved - <i64>committed - safety;
+    const short = <i64>reserved + <i64>committed - <i64>onHand;
+    store<i32>(out, enabled && free > 0 ? <i32>free : 0);
+    store<u32>(out, onHand, 4);
+    store<u32>(out, reserved, 8);
+    store<u32>(out, committed, 12);
+    store<i32>(out, <i32>safety, 16);
+    store<i32>(out, short > 0 ? <i32>short : 0, 20);
+    store<i32>(out, enabled ? 1 : 0, 24);
     store<u32>(out, loc, 28);
-    store<f64>(out, <f64>load<u64>(pos, P_VERSION), 32);
-    if (atomic.load<u32>(pos + P_SEQLOCK) == seq) return;
+    store<f64>(out, <f64>version, 32);
+    return;
   }
+}
+
+/** available of position p, read consistently (seqlock). */
+function availableConsistent(p: u32): i32 {
+  const pos = posAddr(p);
+  while (true) {
+    const seq = atomic.load<u32>(pos + P_SEQLOCK);
+    if (seq & 1) continue; // a write is in progress on another thread
+    const a = availableOf(pos);
+    if (atomic.load<u32>(pos + P_SEQLOCK) == seq) return <i32>a;
+  }
+  return 0;
 }
 
 /** Figures of (sku at key A, location index `loc`; the wrapper resolves and remembers locations); returns the position index, or -1 (figures untouched) when unknown. */
 export function readPositionAt(s: usize, skuLen: u32, loc: u32): i32 {
-  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
-  if (sku < 0) return -1;
-  const p = posFind(sku, loc);
+  const key = s + SCRATCH_KEY_A;
+  const p = posFindByKey(key, skuLen, loc);
   if (p >= 0) writeFigures(s, p);
   return p;
+}
+
+/** available of (sku at key A, location index `loc`), or -1 when the position is unknown: the figure-only read. */
+export function availableAtKey(s: usize, skuLen: u32, loc: u32): i32 {
+  const p = posFindByKey(s + SCRATCH_KEY_A, skuLen, loc);
+  return p < 0 ? -1 : availableConsistent(p);
 }
 
 export function positionFigures(s: usize, p: u32): void { writeFigures(s, p); }
@@ -133,24 +161,42 @@ export function stockAdjust(s: usize, skuLen: u32, locLen: u32, delta: i64): i32
 // ── reservations ───────────────────────────────────────────────────────────
 /** Stages merged line i of a hold: sku at key A, location index `loc` (-1: unknown). */
 export function holdStageAt(s: usize, i: u32, skuLen: u32, loc: i32, qty: u32): void {
-  const sku = skuFind(s + SCRATCH_KEY_A, skuLen);
-  stageLine(i, sku >= 0 && loc >= 0 ? posFind(sku, loc) : -1, loc, qty);
+  const key = s + SCRATCH_KEY_A;
+  stageLine(i, loc >= 0 ? posFindByKey(key, skuLen, loc) : -1, loc, qty);
 }
-/** Places the staged hold: id at key A, channel at key C (chanLen 0: none). */
+/** Places the staged hold: id at key D, channel at key C (chanLen 0: none). */
 export function holdPlace(s: usize, idLen: u32, chanLen: u32, n: u32, ttlMs: f64, nowMs: f64): i32 {
+  const idKey = s + SCRATCH_KEY_D;
   changesReset();
-  const status = hold(s + SCRATCH_KEY_A, idLen, s + SCRATCH_KEY_C, chanLen, n, ttlMs, nowMs);
-  changesFinish();
+  const status = hold(idKey, idLen, hashBytes(idKey, idLen), s + SCRATCH_KEY_C, chanLen, n, ttlMs, nowMs);
+  changesFinishBumped();
+  writeOutcome(s);
+  return status;
+}
+/**
+ * A one-line hold in one call: the line's sku at key A and location index
+ * `loc` (-1: unknown), the id at key D, the channel at key C. The id's table
+ * slot is loaded before the line is resolved, so its likely cache miss (the
+ * reservation table is the ledger's largest) overlaps the position lookup.
+ */
+export function holdOne(s: usize, skuLen: u32, loc: i32, qty: u32, idLen: u32, chanLen: u32, ttlMs: f64, nowMs: f64): i32 {
+  const idKey = s + SCRATCH_KEY_D;
+  const h = hashBytes(idKey, idLen);
+  resTouch(h);
+  stageLine(0, loc >= 0 ? posFindByKey(s + SCRATCH_KEY_A, skuLen, loc) : -1, loc, qty);
+  changesReset();
+  const status = hold(idKey, idLen, h, s + SCRATCH_KEY_C, chanLen, 1, ttlMs, nowMs);
+  changesFinishBumped();
   writeOutcome(s);
   return status;
 }
 /** The figure staged line i was checked against (after an insufficient-stock answer). */
 export function holdCheckedAvailable(i: u32): u32 { return load<u32>(stagedAddr(i), 12); }
-/** kind: 1 commit, 2 release, 3 fulfill; the id at key A. */
+/** kind: 1 commit, 2 release, 3 fulfill; the id at key D. */
 export function moveReservation(s: usize, idLen: u32, kind: i32, nowMs: f64): i32 {
   changesReset();
-  const status = move(s + SCRATCH_KEY_A, idLen, kind, nowMs);
-  changesFinish();
+  const status = move(s + SCRATCH_KEY_D, idLen, kind, nowMs);
+  changesFinishBumped();
   writeOutcome(s);
   return status;
 }
@@ -163,13 +209,14 @@ function writeOutcome(s: usize): void {
 export function expire(nowMs: f64, limit: u32): u32 {
   changesReset();
   const n = expireDue(nowMs, limit);
-  changesFinish();
+  changesFinishBumped();
   return n;
 }
 /** The change log of the last command: count, then entries [posIdx, availableBefore] at changeLogBase. */
 export function changeCount(): u32 { return hget(H_CHANGES); }
 export function changeLogBase(): u32 { return <u32>changeLog; }
-export function reservationFind(s: usize, idLen: u32): i32 { return resFind(s + SCRATCH_KEY_A, idLen); }
+/** The reservation whose id is at key D, or -1. */
+export function reservationFind(s: usize, idLen: u32): i32 { return resFind(s + SCRATCH_KEY_D, idLen); }
 export function reservationStatus(r: u32): u32 { return resStatus(r); }
 export function reservationChannel(r: u32): i32 { return resChannel(r); }
 export function reservationLineCount(r: u32): u32 { return resLineCount(r); }
@@ -236,6 +283,9 @@ export const HEADER_OFFSET: u32 = <u32>HEADER;
 export const HEADER_FIELDS: u32 = H_FIELDS;
 
 /** Rebuilds every hash table from the records, in index order. */
+/** Converts loaded layout-1 position records to this layout (call before rebuildIndexes). */
+export function upgradeLayout1(): void { posDeriveSkuKeys(); }
+
 export function rebuildIndexes(): void {
   idRebuild(skus, SKU_BYTES, skuSlots, skuMask, hget(H_SKUS));
   idRebuild(locations, LOCATION_BYTES, locSlots, locMask, hget(H_LOCATIONS));

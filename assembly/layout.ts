@@ -9,12 +9,15 @@
 //   │ unused │ header (u32)│ spare │ scratch areas │ static data│ regions (sized at init)  │
 //   └────────┴─────────────┴───────┴───────────────┴────────────┴──────────────────────────┘
 //   scratch area k (4 KiB each, k = 0 the writer, 1.. readers):
-//     +0 key A (256 B: sku / reservation id) · +256 key B (location) ·
-//     +512 key C (channel) · +768 results (64 B) · +1024 spare
+//     +0 key A (256 B: sku) · +256 key B (location) · +512 key C (channel) ·
+//     +768 results (64 B) · +1024 key D (256 B: reservation id, kept apart so
+//     the wrapper can leave an id in place from a hold to its next move) ·
+//     +1280 spare
 //
 // Regions, in address order (each 8-byte aligned):
 //   positions     positionsMax × 48 B   (record below)
-//   posSlots      ⌈1.5 × positionsMax⌉ × 4 B  [u32 posIdx+1] keyed by (skuIdx, locIdx);
+//   posSlots      ⌈1.5 × positionsMax⌉ × 4 B  [u32 posIdx+1] keyed by (SKU tag: id
+//                 hash and length, locIdx), so a read by id needs no SKU-table probe;
 //                 indexed by fastrange (not a power of two) so the table costs
 //                 exactly 6 B per position
 //   skus          skusMax × 24 B        [idOff, idLen, headPos, tailPos, posCount, kitOff]
@@ -44,8 +47,11 @@
 //   0 skuIdx u32 · 4 locIdx u32 · 8 onHand u32 · 12 reserved u32 ·
 //   16 committed u32 · 20 safetyOwn i32 (-1: inherit the location default) ·
 //   24 version u64 · 32 nextInSku i32 (-1: end) · 36 seqlock u32 (odd while
-//   a write is in progress; readers retry) · 40 supplyHead u32 (future dated
-//   supply list, 0: none) · 44 historyHead u32 (movement history ring, 0: none)
+//   a write is in progress; readers retry) · 40 skuTag u32 (top 24 bits of the
+//   SKU id's hash | its byte length: with locIdx, the position table's key) ·
+//   44 skuIdOff u32 (where the SKU id's bytes are in the id arena). 40 and 44
+//   follow from the SKU record; they are here so a probe checks a candidate
+//   with this record and the id bytes alone.
 
 import { CHANNELS_MAX, LOCATIONS_MAX, RESERVATION_LINES_MAX, SLOTS_PER_TWO_ENTRIES, STOCK_ITEMS_MAX } from "./constants";
 
@@ -56,9 +62,10 @@ export const SCRATCH_KEY_A: usize = 0;
 export const SCRATCH_KEY_B: usize = 256;
 export const SCRATCH_KEY_C: usize = 512;
 export const SCRATCH_RESULT: usize = 768;
+export const SCRATCH_KEY_D: usize = 1024;
 export const REGIONS_BASE: usize = 131072;
 export const LAYOUT_MAGIC: u32 = 0x4f4d4e49; // "OMNI"
-export const LAYOUT_VERSION: u32 = 1;
+export const LAYOUT_VERSION: u32 = 2;
 
 export const POSITION_BYTES: usize = 48;
 export const SKU_BYTES: usize = 24;

@@ -7,8 +7,8 @@
 // newest-first. Versions are bumped once per touched position at commit, and
 // only when a reported figure changed.
 
-import { CHANNELS_MAX, LOCATIONS_MAX, NONE, QUANTITY_MAX, DELTA_MAX, STOCK_ITEMS_MAX } from "./constants";
-import { hashBytes, hashPair } from "./hash";
+import { CHANNELS_MAX, LOCATIONS_MAX, NONE, QUANTITY_MAX, DELTA_MAX, SKU_ID_BYTES_MAX, STOCK_ITEMS_MAX } from "./constants";
+import { bytesEqual, hashBytes, hashPair } from "./hash";
 import { idFind, idPublish, idStore, idUnpublish } from "./ids";
 import {
   CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CHANNELS, H_ID_BYTES, H_LOCATIONS, H_POSITIONS, H_POSITIONS_MAX, H_SKUS,
@@ -26,7 +26,7 @@ import { Status } from "./status";
 
 // Position fields (see layout.ts)
 export const P_SKU = 0, P_LOC = 4, P_ON_HAND = 8, P_RESERVED = 12, P_COMMITTED = 16, P_SAFETY = 20;
-export const P_VERSION = 24, P_NEXT = 32, P_SEQLOCK = 36;
+export const P_VERSION = 24, P_NEXT = 32, P_SEQLOCK = 36, P_SKU_TAG = 40, P_SKU_ID = 44;
 // SKU fields
 const S_HEAD = 8, S_TAIL = 12, S_COUNT = 16;
 // Location fields
@@ -49,12 +49,20 @@ export function locFind(key: usize, len: u32): i32 {
 export function chanFind(key: usize, len: u32): i32 {
   return idFind(channels, CHANNEL_BYTES, chanSlots, chanMask, key, len, hashBytes(key, len));
 }
-// The position table holds [posIdx+1] per 4-byte slot; the record holds the key.
+// The position table holds [posIdx+1] per 4-byte slot, keyed by (SKU tag,
+// location index). A SKU's tag is the top 24 bits of its id's hash with the
+// id's byte length below them; the record keeps the tag and where the id's
+// bytes are, so a read by SKU id checks a candidate with the record and the
+// id bytes alone: no SKU-table probe, no SKU record.
 @inline function posSlotFirst(h: u32): u32 { return <u32>((<u64>h * <u64>posSlotCount) >> 32); }
 @inline function posSlotNext(i: u32): u32 { return i + 1 == posSlotCount ? 0 : i + 1; }
 
-export function posFind(sku: u32, loc: u32): i32 {
-  let i = posSlotFirst(hashPair(sku, loc));
+/** The tag of a SKU id of `len` bytes (at most SKU_ID_BYTES_MAX, so it fits the low byte) hashing to h. */
+@inline export function skuTag(h: u32, len: u32): u32 { return (h & 0xFFFFFF00) | len; }
+
+/** Position of (SKU index `sku` with tag `tag`, location `loc`), or NONE. */
+export function posFind(sku: u32, tag: u32, loc: u32): i32 {
+  let i = posSlotFirst(hashPair(tag, loc));
   while (true) {
     const idx1 = atomic.load<u32>(posSlots + (<usize>i << 2));
     if (idx1 == 0) return NONE;
@@ -65,15 +73,34 @@ export function posFind(sku: u32, loc: u32): i32 {
   return NONE;
 }
 
-function posPublish(p: u32, sku: u32, loc: u32): void {
-  let i = posSlotFirst(hashPair(sku, loc));
+/** Position of (the SKU id of `len` bytes at key, location `loc`), or NONE. */
+export function posFindByKey(key: usize, len: u32, loc: u32): i32 {
+  if (len > SKU_ID_BYTES_MAX) return NONE; // no such SKU is ever created
+  const tag = skuTag(hashBytes(key, len), len);
+  let i = posSlotFirst(hashPair(tag, loc));
+  while (true) {
+    const idx1 = atomic.load<u32>(posSlots + (<usize>i << 2));
+    if (idx1 == 0) return NONE;
+    const pos = posAddr(idx1 - 1);
+    // Equal tags mean equal lengths, so the bytes decide.
+    if (load<u32>(pos, P_SKU_TAG) == tag && load<u32>(pos, P_LOC) == loc && bytesEqual(idBytes + load<u32>(pos, P_SKU_ID), key, len)) {
+      return <i32>(idx1 - 1);
+    }
+    i = posSlotNext(i);
+  }
+  return NONE;
+}
+
+function posPublish(p: u32): void {
+  const pos = posAddr(p);
+  let i = posSlotFirst(hashPair(load<u32>(pos, P_SKU_TAG), load<u32>(pos, P_LOC)));
   while (atomic.load<u32>(posSlots + (<usize>i << 2)) != 0) i = posSlotNext(i);
   atomic.store<u32>(posSlots + (<usize>i << 2), p + 1);
 }
 
 function posUnpublish(p: u32): void {
   const pos = posAddr(p);
-  let i = posSlotFirst(hashPair(load<u32>(pos, P_SKU), load<u32>(pos, P_LOC)));
+  let i = posSlotFirst(hashPair(load<u32>(pos, P_SKU_TAG), load<u32>(pos, P_LOC)));
   while (true) {
     const slot = posSlots + (<usize>i << 2);
     const idx1 = load<u32>(slot);
@@ -83,14 +110,27 @@ function posUnpublish(p: u32): void {
   }
 }
 
+/**
+ * Fills every position's SKU tag and id offset from its SKU record: snapshots
+ * of layout 1 have zeros there (the fields were unused), everything else they
+ * hold is unchanged. Call before posRebuild.
+ */
+export function posDeriveSkuKeys(): void {
+  const n = hget(H_POSITIONS);
+  for (let p: u32 = 0; p < n; p++) {
+    const pos = posAddr(p);
+    const sku = skuAddr(load<u32>(pos, P_SKU));
+    const off = load<u32>(sku), len = load<u32>(sku, 4);
+    store<u32>(pos, skuTag(hashBytes(idBytes + off, len), len), P_SKU_TAG);
+    store<u32>(pos, off, P_SKU_ID);
+  }
+}
+
 /** Rebuilds the position table in index order (after a snapshot load). */
 export function posRebuild(): void {
   memory.fill(posSlots, 0, <usize>posSlotCount << 2);
   const n = hget(H_POSITIONS);
-  for (let p: u32 = 0; p < n; p++) {
-    const pos = posAddr(p);
-    posPublish(p, load<u32>(pos, P_SKU), load<u32>(pos, P_LOC));
-  }
+  for (let p: u32 = 0; p < n; p++) posPublish(p);
 }
 
 // ── figures ────────────────────────────────────────────────────────────────
@@ -137,25 +177,29 @@ export function shortfallOf(pos: usize): i64 {
 
 // ── change log ─────────────────────────────────────────────────────────────
 // Every command logs each position whose figures it changes, once, with its
-// available before the command. changesFinish then bumps each logged
-// position's version by exactly one: one command, one version step, one
-// delta. The engine turns the log into stream deltas (and channel deltas,
-// from the available-before figures) after each command.
+// available before the command, and each logged position's version goes up
+// by exactly one: one command, one version step, one delta. Stock and
+// location writes bump at the end (changesFinish); reservation commands, which
+// change a position in one seqlock window, bump in that same window when
+// noteChange says the position is new to the log (changesFinishBumped then
+// only clears the dedupe bits). The engine turns the log into stream deltas
+// (and channel deltas, from the available-before figures) after each command.
 
 export function changesReset(): void { hset(H_CHANGES, 0); }
 
-/** Logs position p (call before changing it); a position is logged once per command. */
-export function noteChange(p: u32, availableBefore: i64): void {
+/** Logs position p (call before changing it); a position is logged once per command. True when newly logged. */
+export function noteChange(p: u32, availableBefore: i64): bool {
   const byte = changeBits + (<usize>p >> 3);
   const bit = <u8>1 << <u8>(p & 7);
   const bits = load<u8>(byte);
-  if (bits & bit) return;
+  if (bits & bit) return false;
   store<u8>(byte, bits | bit);
   const n = hget(H_CHANGES);
   const entry = changeLog + (<usize>n << 3);
   store<u32>(entry, p);
   store<u32>(entry, <u32>availableBefore, 4);
   hset(H_CHANGES, n + 1);
+  return true;
 }
 
 /** Bumps the version of every logged position once and clears the dedupe bits. The log stays readable. */
@@ -167,6 +211,16 @@ export function changesFinish(): void {
     writeBegin(pos);
     bumpVersion(pos);
     writeEnd(pos);
+    const byte = changeBits + (<usize>p >> 3);
+    store<u8>(byte, load<u8>(byte) & ~(<u8>1 << <u8>(p & 7)));
+  }
+}
+
+/** Clears the dedupe bits of a command whose positions were bumped as they were logged. The log stays readable. */
+export function changesFinishBumped(): void {
+  const n = hget(H_CHANGES);
+  for (let k: u32 = 0; k < n; k++) {
+    const p = load<u32>(changeLog + (<usize>k << 3));
     const byte = changeBits + (<usize>p >> 3);
     store<u8>(byte, load<u8>(byte) & ~(<u8>1 << <u8>(p & 7)));
   }
@@ -341,8 +395,7 @@ function removePosition(p: u32): void {
 
 // ── creation ───────────────────────────────────────────────────────────────
 /** Index of the SKU `key`, created if new; a negative Status when full. */
-function skuIntern(key: usize, len: u32): i32 {
-  const h = hashBytes(key, len);
+function skuIntern(key: usize, len: u32, h: u32): i32 {
   const found = idFind(skus, SKU_BYTES, skuSlots, skuMask, key, len, h);
   if (found >= 0) return found;
   const n = hget(H_SKUS);
@@ -395,11 +448,14 @@ export function chanIntern(key: usize, len: u32): i32 {
 
 /** Index of the position (sku at keyA, location at keyB), created if new; a negative Status when full. */
 function posIntern(skuKey: usize, skuLen: u32, locKey: usize, locLen: u32): i32 {
-  const s = skuIntern(skuKey, skuLen);
+  if (skuLen > SKU_ID_BYTES_MAX) return -Status.IdLengthOutOfRange;
+  const h = hashBytes(skuKey, skuLen);
+  const tag = skuTag(h, skuLen);
+  const s = skuIntern(skuKey, skuLen, h);
   if (s < 0) return s;
   const l = locIntern(locKey, locLen);
   if (l < 0) return l;
-  const found = posFind(s, l);
+  const found = posFind(s, tag, l);
   if (found >= 0) return found;
   const n = hget(H_POSITIONS);
   if (n >= hget(H_POSITIONS_MAX)) return -Status.LedgerFull;
@@ -408,6 +464,8 @@ function posIntern(skuKey: usize, skuLen: u32, locKey: usize, locLen: u32): i32 
   store<u32>(pos, l, P_LOC);
   store<i32>(pos, -1, P_SAFETY);
   store<i32>(pos, NONE, P_NEXT);
+  store<u32>(pos, tag, P_SKU_TAG);
+  store<u32>(pos, load<u32>(skuAddr(s)), P_SKU_ID);
   hset(H_POSITIONS, n + 1);
   const sku = skuAddr(s);
   const tail = load<i32>(sku, S_TAIL);
@@ -415,7 +473,7 @@ function posIntern(skuKey: usize, skuLen: u32, locKey: usize, locLen: u32): i32 
   else atomic.store<i32>(posAddr(tail) + P_NEXT, n);
   store<i32>(sku, n, S_TAIL);
   store<u32>(sku, load<u32>(sku, S_COUNT) + 1, S_COUNT);
-  posPublish(n, s, l);
+  posPublish(n);
   return <i32>n;
 }
 
@@ -443,9 +501,8 @@ export function stockAdjust(skuKey: usize, skuLen: u32, locKey: usize, locLen: u
   assert(txOpen, "stock write outside a transaction");
   if (delta < -DELTA_MAX || delta > DELTA_MAX) return Status.QuantityOutOfRange;
   // Check against the current value before creating anything.
-  const s = skuFind(skuKey, skuLen);
   const l = locFind(locKey, locLen);
-  const existing = s >= 0 && l >= 0 ? posFind(s, l) : NONE;
+  const existing = l >= 0 ? posFindByKey(skuKey, skuLen, l) : NONE;
   const current: i64 = existing >= 0 ? <i64>load<u32>(posAddr(existing), P_ON_HAND) : 0;
   const next = current + delta;
   if (next < 0) return Status.OnHandMustNotGoNegative;

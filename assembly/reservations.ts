@@ -23,7 +23,7 @@ import {
 } from "./layout";
 import {
   P_COMMITTED, P_ON_HAND, P_RESERVED, availableOf, noteChange, chanFind, chanIncludes, channelAvailableOf,
-  locEnabled, posAddr, writeBegin, writeEnd,
+  locEnabled, posAddr, writeBegin, writeEnd, bumpVersion,
 } from "./ledger";
 import { Status } from "./status";
 
@@ -38,6 +38,14 @@ const R_STATUS = 8, R_CHANNEL = 12, R_LINES = 16, R_LINE_COUNT = 20, R_EXPIRES =
 
 export function resFind(key: usize, len: u32): i32 {
   return idFind(reservations, RESERVATION_BYTES, resSlots, resMask, key, len, hashBytes(key, len));
+}
+
+// Written by resTouch so the load it issues is not dropped; never read.
+let resTouched: u32 = 0;
+
+/** Loads the first table slot of an id hashing to h, to start its cache miss early. */
+export function resTouch(h: u32): void {
+  resTouched = load<u32>(resSlots + (<usize>(h & resMask) << 3));
 }
 
 // ── expiry heap ────────────────────────────────────────────────────────────
@@ -106,8 +114,9 @@ function heapPop(): void {
 
 // ── line effects ───────────────────────────────────────────────────────────
 // Each effect changes reserved or committed of every line by its qty (any
-// such change moves a reported figure, so each line's position is logged for
-// a version step) and asserts that no counter goes negative.
+// such change moves a reported figure, so each line's position is logged and
+// takes its version step in the same seqlock window) and asserts that no
+// counter goes negative.
 const EFFECT_RELEASE_HELD = 1, EFFECT_COMMIT = 2, EFFECT_RELEASE_COMMITTED = 3, EFFECT_FULFILL = 4;
 
 function applyLines(r: u32, effect: i32): void {
@@ -118,8 +127,9 @@ function applyLines(r: u32, effect: i32): void {
     const pos = posAddr(load<u32>(line));
     const qty = load<u32>(line, 4);
     const reserved = load<u32>(pos, P_RESERVED), committed = load<u32>(pos, P_COMMITTED);
-    noteChange(load<u32>(line), availableOf(pos));
+    const before = availableOf(pos);
     writeBegin(pos);
+    if (noteChange(load<u32>(line), before)) bumpVersion(pos);
     if (effect == EFFECT_RELEASE_HELD || effect == EFFECT_COMMIT) {
       assert(reserved >= qty, "reserved would go negative");
       store<u32>(pos, reserved - qty, P_RESERVED);
@@ -216,17 +226,16 @@ function sameRequest(r: u32, channel: i32, n: u32): bool {
 
 /**
  * Places (or answers a repeat of) a hold of the n staged lines. The id is at
- * idKey, the channel at chanKey (chanLen 0: none). Precedence: repeat →
+ * idKey (h: its hashBytes), the channel at chanKey (chanLen 0: none). Precedence: repeat →
  * unknown channel → location not in channel → location disabled →
  * insufficient stock → capacity.
  */
-export function hold(idKey: usize, idLen: u32, chanKey: usize, chanLen: u32, n: u32, ttlMs: f64, nowMs: f64): i32 {
+export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: u32, n: u32, ttlMs: f64, nowMs: f64): i32 {
   lastReservation = NONE;
   lastCreated = false;
   lastChanged = false;
   lastLineIndex = NONE;
   assert(n >= 1 && n <= RESERVATION_LINES_MAX, "hold line count out of range");
-  const h = hashBytes(idKey, idLen);
   const existing = idFind(reservations, RESERVATION_BYTES, resSlots, resMask, idKey, idLen, h);
   const channel = chanLen == 0 ? NONE : chanFind(chanKey, chanLen);
   if (existing >= 0) {
@@ -280,8 +289,9 @@ export function hold(idKey: usize, idLen: u32, chanKey: usize, chanLen: u32, n: 
     // The invariant the whole product exists for: a hold never takes more than was available.
     assert(<i64>qty <= <i64>load<u32>(s, 12) && <i64>qty <= availableOf(pos), "hold exceeds available");
     assert(<i64>load<u32>(pos, P_RESERVED) + qty <= QUANTITY_MAX, "reserved above the quantity limit");
-    noteChange(posIdx, availableOf(pos));
+    const before = availableOf(pos);
     writeBegin(pos);
+    if (noteChange(posIdx, before)) bumpVersion(pos);
     store<u32>(pos, load<u32>(pos, P_RESERVED) + qty, P_RESERVED);
     writeEnd(pos);
   }

@@ -39,8 +39,10 @@ const SCRATCH_BYTES = 4096;
 export const READER_SLOTS_MAX = 14;
 const RECENT_LOCATIONS = 8; // a power of two
 /** Bumped whenever a record layout in assembly/layout.ts changes (snapshots copy records as bytes). */
-const SNAPSHOT_LAYOUT_VERSION = 1;
-const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768;
+const SNAPSHOT_LAYOUT_VERSION = 2;
+/** Layout 1 differs only in two position fields this build derives from the SKU records, so it still loads. */
+const SNAPSHOT_LAYOUT_UPGRADABLE = 1;
+const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024;
 const KEY_BYTES_MAX = 256;
 
 // Header field indexes (assembly/layout.ts).
@@ -58,6 +60,7 @@ interface LedgerExports {
   plan(positionsMax: number, skusMax: number, reservationsMax: number, linesMax: number, idBytesMax: number): number;
   attach(): void;
   readPositionAt(s: number, skuLen: number, loc: number): number;
+  availableAtKey(s: number, skuLen: number, loc: number): number;
   positionFigures(s: number, p: number): void;
   skuFirstPosition(s: number, skuLen: number): number;
   skuFirstPositionAt(sku: number): number;
@@ -85,6 +88,7 @@ interface LedgerExports {
   stockAdjust(s: number, skuLen: number, locLen: number, delta: bigint): number;
   holdStageAt(s: number, i: number, skuLen: number, loc: number, qty: number): void;
   holdPlace(s: number, idLen: number, chanLen: number, n: number, ttlMs: number, nowMs: number): number;
+  holdOne(s: number, skuLen: number, loc: number, qty: number, idLen: number, chanLen: number, ttlMs: number, nowMs: number): number;
   holdCheckedAvailable(i: number): number;
   moveReservation(s: number, idLen: number, kind: number, nowMs: number): number;
   expire(nowMs: number, limit: number): number;
@@ -105,6 +109,7 @@ interface LedgerExports {
   regionBase(i: number): number;
   regionUsedBytes(i: number): number;
   rebuildIndexes(): void;
+  upgradeLayout1(): void;
   stateHash(): bigint;
 }
 
@@ -235,6 +240,20 @@ export class WasmLedger implements StockLedger {
     return r.read === id.length ? r.written : -1;
   }
 
+  // The reservation id now in key D (written by reservationKey only), so a
+  // move right after its hold, or a repeat, does not encode the id again.
+  private reservationKeyId: string | null = null;
+  private reservationKeyLen = 0;
+
+  /** Writes a reservation id into key D (unless it is there already); its byte length, or -1. */
+  private reservationKey(id: string): number {
+    if (id === this.reservationKeyId) return this.reservationKeyLen;
+    const len = this.key(KEY_D, id);
+    this.reservationKeyId = len < 0 ? null : id;
+    this.reservationKeyLen = len;
+    return len;
+  }
+
   private idString(kind: IdKind, idx: number): string {
     const off = this.x.idOffset(kind, idx);
     return Buffer.from(this.memory.buffer, off, this.x.idLength(kind, idx)).toString("utf8");
@@ -317,7 +336,12 @@ export class WasmLedger implements StockLedger {
 
   /** The ledger's figure for (sku, location) alone: the fastest read. */
   availableAt(sku: string, location: string): number {
-    return this.readInto(sku, location) ? this.result[0] : 0;
+    const l = this.locationIndexRemembered(location);
+    if (l < 0) return 0;
+    const skuLen = this.key(KEY_A, sku);
+    if (skuLen < 0) return 0;
+    const available = this.x.availableAtKey(this.s, skuLen, l);
+    return available < 0 ? 0 : available;
   }
 
   /** The state of position index p (for deltas built from the change log). */
@@ -476,6 +500,7 @@ export class WasmLedger implements StockLedger {
     this.result[11] = 0; // no stale flags when we return before the ledger runs
     this.result[12] = -1;
     const n = merged.length;
+    if (n === 1) return this.placeHoldOne(id, channel, merged[0], ttlMs, nowMs);
     for (let i = 0; i < n; i++) {
       const line = merged[i];
       const loc = this.locationIndexRemembered(line.location);
@@ -487,10 +512,24 @@ export class WasmLedger implements StockLedger {
       // A merged qty above the quantity limit can never fit; clamp so it stays a u32.
       this.x.holdStageAt(this.s, i, skuLen, loc, Math.min(line.qty, QUANTITY_MAX + 1));
     }
-    const idLen = this.key(KEY_A, id);
+    const idLen = this.reservationKey(id);
     const chanLen = channel === null ? 0 : this.key(KEY_C, channel);
     if (idLen <= 0 || chanLen < 0) return LedgerStatus.IdLengthOutOfRange;
     return this.x.holdPlace(this.s, idLen, chanLen, n, ttlMs, nowMs);
+  }
+
+  // The one-line hold (most checkouts): the same checks in the same order, one call into the ledger.
+  private placeHoldOne(id: string, channel: string | null, line: HoldLine, ttlMs: number, nowMs: number): LedgerStatus {
+    const loc = this.locationIndexRemembered(line.location);
+    const skuLen = this.key(KEY_A, line.sku);
+    if (skuLen <= 0 || line.location.length === 0) {
+      this.result[12] = 0;
+      return LedgerStatus.IdLengthOutOfRange;
+    }
+    const idLen = this.reservationKey(id);
+    const chanLen = channel === null ? 0 : this.key(KEY_C, channel);
+    if (idLen <= 0 || chanLen < 0) return LedgerStatus.IdLengthOutOfRange;
+    return this.x.holdOne(this.s, skuLen, loc, Math.min(line.qty, QUANTITY_MAX + 1), idLen, chanLen, ttlMs, nowMs);
   }
 
   hold(id: string, channel: string | null, lines: readonly HoldLine[], ttlMs: number, nowMs: number): HoldOutcome {
@@ -526,7 +565,7 @@ export class WasmLedger implements StockLedger {
     this.assertWriter();
     this.result[11] = 0;
     this.result[10] = -1;
-    const idLen = this.key(KEY_A, id);
+    const idLen = this.reservationKey(id);
     if (idLen <= 0) return LedgerStatus.ReservationNotFound;
     return this.x.moveReservation(this.s, idLen, kind, nowMs);
   }
@@ -558,7 +597,7 @@ export class WasmLedger implements StockLedger {
   }
 
   reservation(id: string): ReservationState | null {
-    const idLen = this.key(KEY_A, id);
+    const idLen = this.reservationKey(id);
     if (idLen <= 0) return null;
     const r = this.x.reservationFind(this.s, idLen);
     return r < 0 ? null : this.reservationAt(r, id);
@@ -752,7 +791,7 @@ export class WasmLedger implements StockLedger {
     at += 4;
     const meta = JSON.parse(buf.toString("utf8", at, at + metaLen)) as { layout?: number; kinds: (string | null)[]; names: (string | null)[]; channelLocations: (string[] | null)[] };
     // Records are copied as bytes: a snapshot of another record layout must not load.
-    if (meta.layout !== SNAPSHOT_LAYOUT_VERSION) throw new Error(`snapshot has ledger layout ${String(meta.layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION}`);
+    if (meta.layout !== SNAPSHOT_LAYOUT_VERSION && meta.layout !== SNAPSHOT_LAYOUT_UPGRADABLE) throw new Error(`snapshot has ledger layout ${String(meta.layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION}`);
     at += metaLen;
     const counts = HEADER_COUNT_FIELDS.map((_, i) => buf.readUInt32LE(at + 4 * i));
     at += 4 * HEADER_COUNT_FIELDS.length;
@@ -770,6 +809,7 @@ export class WasmLedger implements StockLedger {
       if (regions[i].length > room) throw new RangeError(`snapshot region ${i} (${regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
       this.u8.set(regions[i], this.x.regionBase(i));
     }
+    if (meta.layout === SNAPSHOT_LAYOUT_UPGRADABLE) this.x.upgradeLayout1();
     this.x.rebuildIndexes();
     this.locationKind = meta.kinds;
     this.locationLabel = meta.names;
