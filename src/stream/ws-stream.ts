@@ -29,7 +29,10 @@
 // names, plus the open (unfiltered) ones, which take the whole batch. Each
 // message is serialized at most once per format (JSON text, msgpack binary)
 // for all clients, and each client's sends for a batch are corked into one
-// write, in seq order. uWS pub/sub is not used: its slow-subscriber
+// write, in seq order (a client with one frame in the batch is sent it
+// without a cork: uWS corks a lone send itself). Per batch the cost is one
+// send() per client it touches — on loopback about 8 µs each, mostly in the
+// kernel — which is what bounds the fan-out (bench/RESULTS.md). uWS pub/sub is not used: its slow-subscriber
 // handling skips messages, which would break both gap-freedom and coalescing.
 
 import uWS from "uWebSockets.js";
@@ -442,24 +445,35 @@ class Stream {
     for (let i = 0; i < n; i++) this.index.forEachFiltered(batch[i], i, this.collect);
     const slow: Client[] = [];
     let coalesced = 0;
-    /** Sends (or parks, when congested) the batch's messages at `at[0..count)` to one client, corked into one write. */
-    const deliver = (client: Client, at: readonly number[] | null): void => {
-      const pending = client.pending;
+    // `send` serves `target` the messages at `at` (all of them when null); set
+    // before each call, so that no closure is made per client.
+    let target!: Client;
+    let at: readonly number[] | null = null;
+    /** Sends (or parks, when congested) the target's messages of the batch, in seq order. */
+    const send = (): void => {
+      const pending = target.pending;
       const count = at === null ? n : at.length;
-      client.ws.cork(() => {
-        for (let j = 0; j < count; j++) {
-          const i = at === null ? j : at[j];
-          const frame = frameAt(i, client.format);
-          if (pending.size === 0 && !client.congested()) {
-            client.sendFrame(frame);
-            continue;
-          }
-          const key = (keys[i] ??= keyOf(batch[i]));
-          pending.delete(key); // re-insert: Map order stays seq order
-          pending.set(key, frame);
-          coalesced++;
+      for (let j = 0; j < count; j++) {
+        const i = at === null ? j : at[j];
+        const frame = frameAt(i, target.format);
+        if (pending.size === 0 && !target.congested()) {
+          target.sendFrame(frame);
+          continue;
         }
-      });
+        const key = (keys[i] ??= keyOf(batch[i]));
+        pending.delete(key); // re-insert: Map order stays seq order
+        pending.set(key, frame);
+        coalesced++;
+      }
+    };
+    /** One client's share of the batch, corked into one write. */
+    const deliver = (client: Client, which: readonly number[] | null): void => {
+      target = client;
+      at = which;
+      // A single frame is one write anyway (uWS corks each send by itself):
+      // a cork around it would only add a native round trip and a callback.
+      if ((which === null ? n : which.length) === 1) send();
+      else client.ws.cork(send);
       if (client.overLimit(this.options.pendingKeysMax)) slow.push(client);
     };
     try {
