@@ -32,8 +32,9 @@
 // write, in seq order (a client with one frame in the batch is sent it
 // without a cork: uWS corks a lone send itself). Per batch the cost is one
 // send() per client it touches — on loopback about 8 µs each, mostly in the
-// kernel — which is what bounds the fan-out (bench/RESULTS.md). uWS pub/sub is not used: its slow-subscriber
-// handling skips messages, which would break both gap-freedom and coalescing.
+// kernel — which is what bounds the fan-out (bench/RESULTS.md). uWS pub/sub
+// is not used: its slow-subscriber handling skips messages, which would break
+// both gap-freedom and coalescing.
 
 import uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from "uWebSockets.js";
