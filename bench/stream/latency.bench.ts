@@ -16,10 +16,33 @@
 // and NATS: every seq); max over every pair. The first WARMUP seconds are not
 // counted.
 //
-// Settings (environment): BENCH_CLIENTS (1000), BENCH_RATE (10000 deltas/s),
-// BENCH_ITEMS (50 per request), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3),
-// BENCH_SAMPLE_EVERY (20), BENCH_TP_CLIENTS (10), BENCH_TP_SECONDS (10),
-// BENCH_NATS (1; 0 skips NATS), BENCH_LABEL (a line for LATEST.md).
+// Two scenarios (BENCH_SCENARIO):
+//   unfiltered (default)  BENCH_CLIENTS subscribers with no filter, each
+//              receiving every delta: the worst case and the honest ceiling
+//              (1,000 × 10,000 deltas/s is 10 M frames/s).
+//   filtered   what storefronts do: BENCH_CLIENTS subscribers with a filter,
+//              half of them one location (`{locations: ["bench-7"]}`), half a
+//              page of BENCH_PAGE_SKUS SKUs (`{skus: [SKU-00700 … SKU-00799]}`);
+//              with 10,000 positions over 100 locations each filter matches
+//              1% of the deltas. Plus BENCH_UNFILTERED subscribers with no
+//              filter (the probe among them) that also measure latency. Every
+//              filtered receipt is recorded and checked against the filter:
+//              missing, unexpected and out-of-order receipts are counted.
+//
+// Settings (environment): BENCH_SCENARIO (unfiltered), BENCH_CLIENTS (1000),
+// BENCH_UNFILTERED (10, filtered scenario only), BENCH_PAGE_SKUS (100),
+// BENCH_LOCATIONS (positions spread over this many locations: 1 unfiltered,
+// 100 filtered), BENCH_RATE (10000 deltas/s), BENCH_ITEMS (50 per request),
+// BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3), BENCH_SAMPLE_EVERY (20),
+// BENCH_TP_CLIENTS (10), BENCH_TP_SECONDS (10), BENCH_NATS (1; 0 skips NATS),
+// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. --cpu-prof),
+// BENCH_LABEL (a line for LATEST.md).
+//
+// BENCH_ITEMS: 50 deltas per request is a bulk feed (a WMS or ERP sync, a
+// marketplace import). A POS sale or a checkout changes 1 to 5 positions, so
+// a real mix has many more, smaller requests: at 10,000 deltas/s and 5 items
+// that is 2,000 requests/s, more released batches per second, and so more
+// (smaller) writes per subscriber. Run BENCH_ITEMS=5 to see that case.
 
 import { spawn, spawnSync, fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -36,7 +59,14 @@ const HOST = "127.0.0.1";
 const env = process.env;
 const int = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
 
+const SCENARIO = env.BENCH_SCENARIO ?? "unfiltered";
+if (SCENARIO !== "unfiltered" && SCENARIO !== "filtered") throw new Error('BENCH_SCENARIO: "unfiltered" or "filtered"');
+const FILTERED = SCENARIO === "filtered";
 const CLIENTS = int("BENCH_CLIENTS", 1000);
+const UNFILTERED = FILTERED ? int("BENCH_UNFILTERED", 10) : CLIENTS; // unfiltered subscribers, the probe included
+const FILTERED_CLIENTS = FILTERED ? CLIENTS : 0;
+const PAGE_SKUS = int("BENCH_PAGE_SKUS", 100);
+const LOCATIONS = int("BENCH_LOCATIONS", FILTERED ? 100 : 1);
 const RATE = int("BENCH_RATE", 10_000); // deltas/s
 const ITEMS = int("BENCH_ITEMS", 50); // deltas per request
 const SECONDS = int("BENCH_SECONDS", 15);
@@ -47,8 +77,7 @@ const TP_SECONDS = int("BENCH_TP_SECONDS", 10);
 const TP_ITEMS = 1000; // deltas per request in the throughput run
 const TP_IN_FLIGHT = 4;
 const IN_FLIGHT_MAX = 64; // writer requests at once in the fixed-rate run
-const POSITIONS = 10_000; // SKU-00000 … at one location
-const LOCATION = "bench";
+const POSITIONS = 10_000; // SKU-00000 …, SKU i at location locationOf(i)
 const ON_HAND = 1_000_000;
 const SEQ_WINDOW = 4_000_000;
 const CATCH_UP_MS = 30_000;
@@ -56,6 +85,25 @@ const CATCH_UP_MS = 30_000;
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const skuOf = (i: number): string => `SKU-${String(i).padStart(5, "0")}`;
+const locationOf = (i: number): string => (LOCATIONS === 1 ? "bench" : `bench-${i % LOCATIONS}`);
+/** Position index of a probe key (`SKU-01234\0…`). */
+const positionOfKey = (key: string): number => Number(key.slice(4, key.indexOf("\u0000")));
+
+/** Filtered client c: even ones watch one location, odd ones a page of PAGE_SKUS SKUs. */
+interface ClientFilter {
+  location: number | null; // index of the location watched
+  page: number | null; // SKUs page × PAGE_SKUS … + PAGE_SKUS - 1
+}
+function filterOf(c: number): ClientFilter {
+  const half = Math.floor(c / 2);
+  return c % 2 === 0 ? { location: half % LOCATIONS, page: null } : { location: null, page: half % Math.ceil(POSITIONS / PAGE_SKUS) };
+}
+function subscribeOf(f: ClientFilter): string {
+  if (f.location !== null) return JSON.stringify({ op: "subscribe", locations: [locationOf(f.location)] });
+  const skus: string[] = [];
+  for (let i = f.page! * PAGE_SKUS; i < Math.min(POSITIONS, (f.page! + 1) * PAGE_SKUS); i++) skus.push(skuOf(i));
+  return JSON.stringify({ op: "subscribe", skus });
+}
 const keyOf = (sku: string, location: string, version: number): string => `${sku}\u0000${location}\u0000${version}`;
 
 const children: ChildProcess[] = [];
@@ -97,6 +145,13 @@ function cpuSeconds(pid: number): number {
   return user + sys;
 }
 
+/** CPU seconds the whole machine spent busy (every core, every process and the kernel), from /proc/stat. */
+function machineBusySeconds(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields; // idle and iowait left out
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
 /** [utime, stime] of a process in seconds. */
 function cpuSplit(pid: number): [number, number] {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
@@ -104,6 +159,7 @@ function cpuSplit(pid: number): [number, number] {
 }
 
 // ---------------------------------------------------------------- processes
+let natsPid = 0;
 async function startNats(): Promise<string | null> {
   if (env.BENCH_NATS === "0") return null;
   const probe = spawnSync("nats-server", ["--version"]);
@@ -111,6 +167,7 @@ async function startNats(): Promise<string | null> {
   const port = await freePort();
   const child = spawn("nats-server", ["-a", HOST, "-p", String(port), "-js", "-sd", join(tmp, "nats")], { stdio: "ignore" });
   children.push(child);
+  natsPid = child.pid!;
   await waitAccepting(port);
   return `nats://${HOST}:${port}`;
 }
@@ -121,7 +178,9 @@ interface Engine {
 }
 
 async function startEngine(natsUrl: string | null): Promise<Engine> {
-  const child = spawn(process.execPath, [join(ROOT, "dist/src/main.js")], {
+  // BENCH_ENGINE_NODE_ARGS: node flags for the engine alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (env.BENCH_ENGINE_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "dist/src/main.js")], {
     cwd: ROOT,
     env: {
       ...env,
@@ -159,8 +218,15 @@ interface Load {
   request(cmd: object, event: string): Promise<Record<string, unknown>>;
 }
 
-async function startLoad(port: number, clients: number): Promise<Load> {
-  const child = fork(join(HERE, "subscribers.js"), [String(port), String(clients), String(SAMPLE_EVERY), String(SEQ_WINDOW)], { stdio: "inherit" });
+/** The subscriber process: `clients` raw clients, the first `subscriptions.length` with those subscribes, the rest unfiltered. */
+async function startLoad(port: number, clients: number, subscriptions: string[] = []): Promise<Load> {
+  const args = [String(port), String(clients), String(SAMPLE_EVERY), String(SEQ_WINDOW)];
+  if (subscriptions.length > 0) {
+    const file = join(tmp, `subscriptions-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify(subscriptions));
+    args.push(file);
+  }
+  const child = fork(join(HERE, "subscribers.js"), args, { stdio: "inherit" });
   children.push(child);
   const waiters = new Map<string, (m: Record<string, unknown>) => void>();
   child.on("message", (m: Record<string, unknown>) => {
@@ -187,19 +253,20 @@ interface WriteLog {
   firstSend: number;
   lastAck: number;
   pid: number;
+  cpuSeconds: number; // the writer process's own
 }
 
 /** Runs writer.ts in its own process (its event loop busy with nothing else, so ack times are when answers arrive). */
 async function write(base: string, rate: number, items: number, seconds: number, inFlight: number): Promise<WriteLog> {
   const file = join(tmp, `acks-${Date.now()}.json`);
-  const child = fork(join(HERE, "writer.js"), [base, String(rate), String(items), String(seconds), String(inFlight), file], { stdio: "inherit" });
+  const child = fork(join(HERE, "writer.js"), [base, String(rate), String(items), String(seconds), String(inFlight), file, String(POSITIONS), String(LOCATIONS)], { stdio: "inherit" });
   children.push(child);
   const result = await new Promise<Record<string, number>>((resolve, reject) => {
     child.once("message", (m: Record<string, number>) => resolve(m));
     child.once("exit", (code) => code !== 0 && reject(new Error(`writer exited with ${code}`)));
   });
   const acks = JSON.parse(readFileSync(file, "utf8")) as [string, number, number][];
-  return { ackByKey: new Map(acks.map(([k, a]) => [k, a])), sentByKey: new Map(acks.map(([k, , s]) => [k, s])), deltas: result.deltas, requests: result.requests, late: result.late, firstSend: result.firstSend, lastAck: result.lastAck, pid: child.pid! };
+  return { ackByKey: new Map(acks.map(([k, a]) => [k, a])), sentByKey: new Map(acks.map(([k, , s]) => [k, s])), deltas: result.deltas, requests: result.requests, late: result.late, firstSend: result.firstSend, lastAck: result.lastAck, pid: child.pid!, cpuSeconds: result.cpuSeconds };
 }
 
 // ---------------------------------------------------------------- probes
@@ -263,31 +330,54 @@ async function main(): Promise<void> {
   // Stock: every position once, so each adjustment is one delta.
   for (let from = 0; from < POSITIONS; from += 10_000) {
     const items = [];
-    for (let i = from; i < Math.min(POSITIONS, from + 10_000); i++) items.push({ sku: skuOf(i), location: LOCATION, onHand: ON_HAND });
+    for (let i = from; i < Math.min(POSITIONS, from + 10_000); i++) items.push({ sku: skuOf(i), location: locationOf(i), onHand: ON_HAND });
     const res = await fetch(`${engine.base}/v1/stock`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ items }) });
     if (res.status !== 200) throw new Error(`stock load answered ${res.status}`);
   }
   await sleep(500);
   const nats = natsUrl ? await openNats(natsUrl) : null;
 
-  // ---- latency at a fixed rate, CLIENTS subscribers (CLIENTS - 1 raw + the probe)
-  const load = await startLoad(port, CLIENTS - 1);
+  // ---- latency at a fixed rate: FILTERED_CLIENTS filtered raw subscribers, UNFILTERED - 1 unfiltered raw ones, and the probe
+  const filters = Array.from({ length: FILTERED_CLIENTS }, (_, c) => filterOf(c));
+  const rawUnfiltered = UNFILTERED - 1;
+  const load = await startLoad(port, FILTERED_CLIENTS + rawUnfiltered, filters.map(subscribeOf));
   const probe = await openProbe(engine.base);
   const baseSeq = await probe.subscribed;
-  process.stderr.write(`${CLIENTS} subscribers at seq ${baseSeq}; writing ${RATE} deltas/s for ${SECONDS} s\n`);
+  process.stderr.write(`${SCENARIO}: ${FILTERED_CLIENTS} filtered + ${UNFILTERED} unfiltered subscribers at seq ${baseSeq}; writing ${RATE} deltas/s for ${SECONDS} s\n`);
   const split0 = cpuSplit(engine.child.pid!);
-  const cpu0 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage() };
+  const cpu0 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage(), nats: natsPid ? cpuSeconds(natsPid) : 0, machine: machineBusySeconds() };
   const log = await write(engine.base, RATE, ITEMS, SECONDS, IN_FLIGHT_MAX);
   const t0 = log.firstSend;
   const t1 = log.lastAck;
   const split1 = cpuSplit(engine.child.pid!);
-  const cpu1 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage(cpu0.self) };
+  const cpu1 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage(cpu0.self), nats: natsPid ? cpuSeconds(natsPid) : 0, machine: machineBusySeconds() };
   const lastSeq = baseSeq + log.deltas;
+  // Filtered client c is caught up at the newest seq its filter matches (known once the probe has every seq).
+  const clientsByLocation: number[][] = Array.from({ length: LOCATIONS }, () => []);
+  const clientsByPage: number[][] = Array.from({ length: Math.ceil(POSITIONS / PAGE_SKUS) }, () => []);
+  filters.forEach((f, c) => (f.location !== null ? clientsByLocation[f.location] : clientsByPage[f.page!]).push(c));
+  const positionBySeq = (k: number): number => {
+    const key = probe.keyBySeq.get(baseSeq + 1 + k);
+    return key === undefined ? -1 : positionOfKey(key);
+  };
+  const expectedLast = new Float64Array(FILTERED_CLIENTS).fill(baseSeq);
+  let expectedKnown = false;
   const deadline = Date.now() + CATCH_UP_MS;
   while (Date.now() < deadline) {
     const s = await load.request({ cmd: "stats" }, "stats");
-    const behind = (s.lastSeqs as number[]).filter((q) => q < lastSeq).length;
-    if (behind === 0 && probe.timeBySeq.has(lastSeq) && (!nats || nats.timeBySeq.has(lastSeq))) break;
+    const lastSeqs = s.lastSeqs as number[];
+    if (!expectedKnown && probe.timeBySeq.has(lastSeq)) {
+      for (let k = 0; k < log.deltas; k++) {
+        const p = positionBySeq(k);
+        if (p < 0) continue;
+        for (const c of clientsByLocation[p % LOCATIONS]) expectedLast[c] = baseSeq + 1 + k;
+        for (const c of clientsByPage[Math.floor(p / PAGE_SKUS)]) expectedLast[c] = baseSeq + 1 + k;
+      }
+      expectedKnown = true;
+    }
+    let behind = 0;
+    for (let c = 0; c < lastSeqs.length; c++) if (lastSeqs[c] < (c < FILTERED_CLIENTS ? expectedLast[c] : lastSeq)) behind++;
+    if (expectedKnown && behind === 0 && (!nats || nats.timeBySeq.has(lastSeq))) break;
     await sleep(200);
   }
   const file = join(tmp, "receipts");
@@ -320,7 +410,7 @@ async function main(): Promise<void> {
   for (let k = 0; k < log.deltas; k++) {
     if (!counted(k)) continue;
     countedSeqs++;
-    if (receiptCount[k] !== CLIENTS - 1) missing += CLIENTS - 1 - receiptCount[k];
+    if (receiptCount[k] !== rawUnfiltered) missing += rawUnfiltered - receiptCount[k];
     wsMax = Math.max(wsMax, last[k] - ackBySeq[k]);
     wsMaxFromSent = Math.max(wsMaxFromSent, last[k] - sentBySeq[k]);
     const p = probe.timeBySeq.get(baseSeq + 1 + k);
@@ -332,6 +422,64 @@ async function main(): Promise<void> {
   }
   const wsStats = stats(wsValues, wsMax);
   const wsSentStats = stats(wsFromSent, wsMaxFromSent);
+
+  // Filtered clients: every receipt, against what each filter matches.
+  let filteredRow = "";
+  if (FILTERED) {
+    const fClient = new Uint16Array(readFileSync(`${file}.fclient`).buffer.slice(0));
+    const fSeq = new Uint32Array(readFileSync(`${file}.fseq`).buffer.slice(0));
+    const fTime = new Float64Array(readFileSync(`${file}.ftime`).buffer.slice(0));
+    const expected: number[][] = Array.from({ length: FILTERED_CLIENTS }, () => []);
+    let unknownPositions = 0;
+    for (let k = 0; k < log.deltas; k++) {
+      const p = positionBySeq(k);
+      if (p < 0) {
+        unknownPositions++;
+        continue;
+      }
+      for (const c of clientsByLocation[p % LOCATIONS]) expected[c].push(baseSeq + 1 + k);
+      for (const c of clientsByPage[Math.floor(p / PAGE_SKUS)]) expected[c].push(baseSeq + 1 + k);
+    }
+    const received: number[][] = Array.from({ length: FILTERED_CLIENTS }, () => []);
+    const values: number[] = [];
+    const fromSent: number[] = [];
+    let max = -Infinity;
+    let maxFromSent = -Infinity;
+    for (let r = 0; r < fSeq.length; r++) {
+      received[fClient[r]].push(fSeq[r]);
+      const k = fSeq[r] - baseSeq - 1;
+      if (!counted(k)) continue;
+      const v = fTime[r] - ackBySeq[k];
+      const w = fTime[r] - sentBySeq[k];
+      values.push(v), fromSent.push(w);
+      if (v > max) max = v;
+      if (w > maxFromSent) maxFromSent = w;
+    }
+    let outOfOrder = 0;
+    let fMissing = 0;
+    let unexpected = 0;
+    let expectedTotal = 0;
+    let minShare = Infinity;
+    let maxShare = 0;
+    for (let c = 0; c < FILTERED_CLIENTS; c++) {
+      const got = received[c];
+      const want = expected[c];
+      expectedTotal += want.length;
+      minShare = Math.min(minShare, want.length / log.deltas);
+      maxShare = Math.max(maxShare, want.length / log.deltas);
+      for (let i = 1; i < got.length; i++) if (got[i] <= got[i - 1]) outOfOrder++;
+      const wantSet = new Set(want);
+      const gotSet = new Set(got);
+      for (const q of want) if (!gotSet.has(q)) fMissing++;
+      for (const q of got) if (!wantSet.has(q)) unexpected++;
+    }
+    const f = stats(values, max);
+    const fs = stats(fromSent, maxFromSent);
+    filteredRow =
+      `| WebSocket, filtered (${FILTERED_CLIENTS} clients) | ${f.n} | ${ms(f.p50)} | ${ms(f.p99)} | ${ms(f.max)} | ${ms(fs.p50)} / ${ms(fs.p99)} / ${ms(fs.max)} | ` +
+      `every receipt; each filter matched ${(minShare * 100).toFixed(2)}–${(maxShare * 100).toFixed(2)}% of the deltas; received ${fSeq.length} of ${expectedTotal} expected; ` +
+      `missing: ${fMissing}; unexpected (not matching the filter): ${unexpected}; out of order: ${outOfOrder}; not recorded: ${String(done.filteredOverflow)}; deltas of unknown position: ${unknownPositions} |`;
+  }
   let natsStats: Stats | null = null;
   let natsSentStats: Stats | null = null;
   let natsMissing = 0;
@@ -352,6 +500,10 @@ async function main(): Promise<void> {
   const engineCpu = (cpu1.engine - cpu0.engine) / wallS;
   const loadCpu = (cpu1.load - cpu0.load) / wallS;
   const selfCpu = (cpu1.self.user + cpu1.self.system) / 1e6 / wallS;
+  const natsCpu = (cpu1.nats - cpu0.nats) / wallS;
+  const writerCpu = log.cpuSeconds / wallS; // its whole life: the write run and its start
+  const machineCpu = (cpu1.machine - cpu0.machine) / wallS;
+  const outsideCpu = machineCpu - engineCpu - loadCpu - selfCpu - natsCpu - writerCpu;
 
   // ---- throughput: as fast as possible, TP_CLIENTS subscribers
   const tpLoad = await startLoad(port, TP_CLIENTS);
@@ -375,7 +527,9 @@ async function main(): Promise<void> {
   const tpStats = await tpLoad.request({ cmd: "stop", file: join(tmp, "tp") }, "stopped");
   const tpRecvRate = tpLog.deltas / ((tpCaughtUp - tp0) / 1000);
   await nats?.nc.close();
+  const engineExited = new Promise((r) => engine.child.once("exit", r));
   engine.child.kill("SIGTERM");
+  await Promise.race([engineExited, sleep(15_000)]); // a clean exit writes --cpu-prof profiles
 
   // ---- report
   const cpu = cpus()[0]?.model ?? "unknown";
@@ -383,23 +537,25 @@ async function main(): Promise<void> {
     `# Stream latency and throughput (bench/stream/latency.bench.ts)`,
     ``,
     ...(env.BENCH_LABEL ? [`${env.BENCH_LABEL}`, ``] : []),
-    `- Command: \`npm run bench:stream\`${[...Object.entries(env)].filter(([k]) => k.startsWith("BENCH_")).map(([k, v]) => ` ${k}=${v}`).join("")}`,
+    `- Scenario: **${SCENARIO}** — ${FILTERED ? `${FILTERED_CLIENTS} subscribers with a filter (half one location of ${LOCATIONS}, half a page of ${PAGE_SKUS} SKUs of ${POSITIONS}) plus ${UNFILTERED} unfiltered` : `${CLIENTS} unfiltered subscribers, each receiving every delta (the worst case)`}`,
+    `- Command: \`${[...Object.entries(env)].filter(([k]) => k.startsWith("BENCH_") && k !== "BENCH_LABEL").map(([k, v]) => `${k}=${v} `).join("")}npm run bench:stream\``,
     `- Machine: ${cpus().length} × ${cpu}, Node ${process.version}; load average before start ${load0.toFixed(2)}`,
     `- Date: ${started.toISOString()}`,
     `- Everything on this machine, loopback: engine, nats-server, the subscriber process, the writer. Client CPU competes with the server for the same cores.`,
     ``,
-    `## Latency, acknowledgement → receipt: ${CLIENTS} WebSocket subscribers (unfiltered, JSON), ${RATE} deltas/s target, ${ITEMS} deltas per POST /v1/stock/adjust, ${SECONDS} s (first ${WARMUP_SECONDS} s not counted)`,
+    `## Latency, acknowledgement → receipt: ${FILTERED ? `${FILTERED_CLIENTS} filtered + ${UNFILTERED} unfiltered` : `${CLIENTS} unfiltered`} WebSocket subscribers (JSON), ${RATE} deltas/s target, ${ITEMS} deltas per POST /v1/stock/adjust, ${POSITIONS} positions over ${LOCATIONS} location(s), ${SECONDS} s (first ${WARMUP_SECONDS} s not counted)`,
     ``,
     `| receiver | samples | p50 ms | p99 ms | max ms | from request sent: p50 / p99 / max ms | notes |`,
     `|---|---:|---:|---:|---:|---:|---|`,
-    `| WebSocket (${CLIENTS} clients) | ${wsStats.n} | ${ms(wsStats.p50)} | ${ms(wsStats.p99)} | ${ms(wsStats.max)} | ${ms(wsSentStats.p50)} / ${ms(wsSentStats.p99)} / ${ms(wsSentStats.max)} | seq gaps seen: ${String(done.gaps)}; receipts missing: ${missing}; connections lost: ${String(done.closedEarly)}; max over all ${countedSeqs} × ${CLIENTS} pairs |`,
+    ...(FILTERED ? [filteredRow] : []),
+    `| WebSocket${FILTERED ? ", unfiltered" : ""} (${UNFILTERED} clients) | ${wsStats.n} | ${ms(wsStats.p50)} | ${ms(wsStats.p99)} | ${ms(wsStats.max)} | ${ms(wsSentStats.p50)} / ${ms(wsSentStats.p99)} / ${ms(wsSentStats.max)} | seq gaps seen: ${String(done.gaps)}; receipts missing: ${missing}; connections lost: ${String(done.closedEarly)}; max over all ${countedSeqs} × ${UNFILTERED} pairs |`,
     natsStats
       ? `| NATS (core subscriber on omnistock.delta.>) | ${natsStats.n} | ${ms(natsStats.p50)} | ${ms(natsStats.p99)} | ${ms(natsStats.max)} | ${ms(natsSentStats!.p50)} / ${ms(natsSentStats!.p99)} / ${ms(natsSentStats!.max)} | not received: ${natsMissing} |`
       : `| NATS | – | – | – | – | – | not measured: ${natsWired ? "adapter not wired" : "nats-server not on PATH or BENCH_NATS=0"} |`,
     ``,
     `Negative: the subscriber had the delta before the writer had its answer (the engine hands a durable batch to the stream before the HTTP answers leave). "From request sent" adds the write's own round trip.`,
     ``,
-    `Writer: ${log.deltas} deltas in ${wallS.toFixed(1)} s = ${achieved.toFixed(0)} deltas/s (${log.requests} requests, ${log.late} left more than one period late). CPU per wall second: engine ${engineCpu.toFixed(2)} (user ${((split1[0] - split0[0]) / wallS).toFixed(2)}, system ${((split1[1] - split0[1]) / wallS).toFixed(2)}), subscriber process ${loadCpu.toFixed(2)}, probe + NATS client ${selfCpu.toFixed(2)}.`,
+    `Writer: ${log.deltas} deltas in ${wallS.toFixed(1)} s = ${achieved.toFixed(0)} deltas/s (${log.requests} requests, ${log.late} left more than one period late). CPU per wall second: engine ${engineCpu.toFixed(2)} (user ${((split1[0] - split0[0]) / wallS).toFixed(2)}, system ${((split1[1] - split0[1]) / wallS).toFixed(2)}), subscriber process ${loadCpu.toFixed(2)}, probe + NATS client ${selfCpu.toFixed(2)}, writer ${writerCpu.toFixed(2)}, nats-server ${natsCpu.toFixed(2)}; the whole machine ${machineCpu.toFixed(2)} of ${cpus().length} cores, so about ${Math.max(0, outsideCpu).toFixed(2)} core(s) went to processes outside this benchmark (other work on a shared machine skews every figure above).`,
     ``,
     `## Throughput: ${TP_CLIENTS} WebSocket subscribers, writes as fast as possible (${TP_ITEMS} deltas per request, ${TP_IN_FLIGHT} in flight), ${TP_SECONDS} s`,
     ``,

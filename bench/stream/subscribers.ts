@@ -9,12 +9,22 @@
 // clients, for an exact max) and for every SAMPLE_EVERY-th seq per client (for
 // percentiles). Run by latency.bench.ts through fork(); talks over IPC.
 //
-// argv: port clients sampleEvery seqWindow
+// With a subscriptions file (the filtered scenario), client i sends line i's
+// subscribe instead of `{"op":"subscribe"}`. A client whose subscribe names a
+// filter gets only some seqs, so it is not checked for consecutive seqs here:
+// it records every receipt (client, seq, time), and latency.bench.ts compares
+// them with what its filter should have matched (missing, unexpected, out of
+// order). Unfiltered clients are measured as above.
+//
+// argv: port clients sampleEvery seqWindow [subscriptionsFile]
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 
 const [port, clientCount, sampleEvery, seqWindow] = process.argv.slice(2, 6).map(Number);
+const OPEN_SUBSCRIBE = '{"op":"subscribe"}';
+/** Per client: its subscribe message (JSON text). */
+const subscriptions: string[] = process.argv[6] ? (JSON.parse(readFileSync(process.argv[6], "utf8")) as string[]) : [];
 const HOST = "127.0.0.1";
 const CONNECT_BATCH = 50; // upgrades in flight at once
 const SAMPLES_MAX = 8_000_000; // (client, seq) receipt samples kept
@@ -26,8 +36,10 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e6; // ms, monotoni
 
 /** A masked client frame (mask key 0: the payload is sent as is). */
 function clientFrame(opcode: number, payload: Buffer): Buffer {
-  if (payload.length > 125) throw new Error("client frames here are small");
-  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
+  if (payload.length <= 125) return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
+  if (payload.length > 0xffff) throw new Error("client frames here are under 64 KiB");
+  const head = Buffer.from([0x80 | opcode, 0x80 | 126, payload.length >> 8, payload.length & 0xff, 0, 0, 0, 0]);
+  return Buffer.concat([head, payload]);
 }
 
 // ---------------------------------------------------------------- shared state
@@ -41,13 +53,28 @@ let frames = 0;
 let gaps = 0; // a seq that is not the previous + 1 (coalescing, or a bug)
 let subscribedCount = 0;
 let closedEarly = 0;
+// Filtered clients: every receipt.
+const FILTERED_RECEIPTS_MAX = 8_000_000;
+const filteredClient = new Uint16Array(FILTERED_RECEIPTS_MAX);
+const filteredSeq = new Uint32Array(FILTERED_RECEIPTS_MAX);
+const filteredTime = new Float64Array(FILTERED_RECEIPTS_MAX);
+let filteredReceipts = 0;
+let filteredOverflow = 0; // receipts past FILTERED_RECEIPTS_MAX (not recorded)
+let filteredFrames = 0;
 
 class RawClient {
   private carry: Buffer | null = null;
   private upgraded = false;
   lastSeq = -1;
+  readonly filtered: boolean;
 
-  constructor(readonly socket: Socket, onSubscribed: () => void) {
+  constructor(
+    readonly socket: Socket,
+    readonly id: number,
+    private readonly subscribe: string,
+    onSubscribed: () => void,
+  ) {
+    this.filtered = subscribe !== OPEN_SUBSCRIBE;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk, onSubscribed));
     socket.on("close", () => {
@@ -67,7 +94,7 @@ class RawClient {
       if (!buf.subarray(0, 12).toString("latin1").startsWith("HTTP/1.1 101")) throw new Error(`upgrade refused: ${buf.toString("latin1", 0, end)}`);
       this.upgraded = true;
       at = end + 4;
-      this.socket.write(clientFrame(1, Buffer.from('{"op":"subscribe"}')));
+      this.socket.write(clientFrame(1, Buffer.from(this.subscribe)));
     }
     const n = buf.length;
     while (at + 2 <= n) {
@@ -112,6 +139,15 @@ class RawClient {
       onSubscribed();
       return;
     }
+    if (this.filtered) {
+      filteredFrames++;
+      this.lastSeq = seq;
+      if (filteredReceipts === FILTERED_RECEIPTS_MAX) return void filteredOverflow++;
+      filteredClient[filteredReceipts] = this.id;
+      filteredSeq[filteredReceipts] = seq;
+      filteredTime[filteredReceipts++] = t;
+      return;
+    }
     frames++;
     if (seq !== this.lastSeq + 1) gaps++;
     this.lastSeq = seq;
@@ -140,7 +176,8 @@ async function open(): Promise<void> {
         pending++;
         const socket = connect({ host: HOST, port }, () => socket.write(UPGRADE("dGhlIHNhbXBsZSBub25jZQ==")));
         socket.once("error", reject);
-        clients.push(new RawClient(socket, () => {
+        const id = started - 1;
+        clients.push(new RawClient(socket, id, subscriptions[id] ?? OPEN_SUBSCRIBE, () => {
           pending--;
           subscribedCount++;
           if (subscribedCount === clientCount) resolve();
@@ -163,7 +200,10 @@ process.on("message", (message: { cmd: string; file?: string }) => {
     writeFileSync(`${file}.time`, sampleTime.subarray(0, samples));
     writeFileSync(`${file}.last`, lastReceipt);
     writeFileSync(`${file}.count`, receipts);
-    process.send!({ event: "stopped", frames, gaps, closedEarly, samples, baseSeq }, () => process.exit(0));
+    writeFileSync(`${file}.fclient`, filteredClient.subarray(0, filteredReceipts));
+    writeFileSync(`${file}.fseq`, filteredSeq.subarray(0, filteredReceipts));
+    writeFileSync(`${file}.ftime`, filteredTime.subarray(0, filteredReceipts));
+    process.send!({ event: "stopped", frames, gaps, closedEarly, samples, baseSeq, filteredFrames, filteredReceipts, filteredOverflow }, () => process.exit(0));
   }
 });
 

@@ -2,25 +2,33 @@
 // answer's arrival time is not held up by other work on the same event loop:
 // POST /v1/stock/adjust at a fixed rate of deltas (open loop: request i leaves
 // at start + i × period, at most `inFlight` at once; rate 0: as fast as
-// `inFlight` allows), each item one position (so one delta). Records the ack
+// `inFlight` allows), each item one position (so one delta). Positions are
+// visited in a fixed scattered order (i × 7919 mod positions, a permutation:
+// 7919 is prime and does not divide 10,000), each once per round, so that a
+// subscriber watching a contiguous page of SKUs gets its share spread over the
+// round rather than in one burst. Records the ack
 // and send times (process.hrtime, ms) of every (sku, location, version) the answers
 // report, writes them to `outFile` as JSON and sends a summary over IPC.
 //
-// argv: base rate items seconds inFlight outFile
+// argv: base rate items seconds inFlight outFile [positions locations]
+// (position i is SKU i at location `bench` when there is one location, else at
+// `bench-{i mod locations}`: the same rule as latency.bench.ts)
 
 import { writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 
-const [base, rateText, itemsText, secondsText, inFlightText, outFile] = process.argv.slice(2);
+const [base, rateText, itemsText, secondsText, inFlightText, outFile, positionsText, locationsText] = process.argv.slice(2);
 const rate = Number(rateText);
 const items = Number(itemsText);
 const seconds = Number(secondsText);
 const inFlight = Number(inFlightText);
-const POSITIONS = 10_000; // as loaded by latency.bench.ts
-const LOCATION = "bench";
+const POSITIONS = Number(positionsText ?? 10_000); // as loaded by latency.bench.ts
+const LOCATIONS = Number(locationsText ?? 1);
+const SCATTER = 7919; // prime: i × SCATTER mod POSITIONS visits every position once per round
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const skuOf = (i: number): string => `SKU-${String(i).padStart(5, "0")}`;
+const locationOf = (i: number): string => (LOCATIONS === 1 ? "bench" : `bench-${i % LOCATIONS}`);
 const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
 const url = new URL("/v1/stock/adjust", base);
 
@@ -35,7 +43,8 @@ function adjust(): Promise<void> {
   const body = new Array<{ sku: string; location: string; delta: number }>(items);
   for (let i = 0; i < items; i++) {
     const n = cursor++;
-    body[i] = { sku: skuOf(n % POSITIONS), location: LOCATION, delta: Math.floor(n / POSITIONS) % 2 === 0 ? 1 : -1 };
+    const p = ((n % POSITIONS) * SCATTER) % POSITIONS;
+    body[i] = { sku: skuOf(p), location: locationOf(p), delta: Math.floor(n / POSITIONS) % 2 === 0 ? 1 : -1 };
   }
   const payload = JSON.stringify({ items: body });
   const sentAt = now();
@@ -92,7 +101,8 @@ async function main(): Promise<void> {
     tick();
   });
   writeFileSync(outFile, JSON.stringify(acks));
-  process.send!({ deltas, requests, late, firstSend, lastAck }, () => process.exit(0));
+  const cpu = process.cpuUsage();
+  process.send!({ deltas, requests, late, firstSend, lastAck, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
 }
 
 main().catch((e: unknown) => {

@@ -24,10 +24,17 @@
 // seq jumps; it can tell, and may resubscribe with `since` to get what it
 // missed (while it is within retention).
 //
-// Fan-out: each released message is serialized at most once per format (JSON
-// text, msgpack binary) for all clients, and each client's sends for a batch
-// are corked into one write. uWS pub/sub is not used: its slow-subscriber
-// handling skips messages, which would break both gap-freedom and coalescing.
+// Fan-out: live clients are found through a FilterIndex (ws-filter-index.ts):
+// a released message visits only the clients its sku, location or channel
+// names, plus the open (unfiltered) ones, which take the whole batch. Each
+// message is serialized at most once per format (JSON text, msgpack binary)
+// for all clients, and each client's sends for a batch are corked into one
+// write, in seq order (a client with one frame in the batch is sent it
+// without a cork: uWS corks a lone send itself). Per batch the cost is one
+// send() per client it touches — on loopback about 8 µs each, mostly in the
+// kernel — which is what bounds the fan-out (bench/RESULTS.md). uWS pub/sub
+// is not used: its slow-subscriber handling skips messages, which would break
+// both gap-freedom and coalescing.
 
 import uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from "uWebSockets.js";
@@ -38,6 +45,7 @@ import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
 import { pendingKeysSources, streamClients, streamCoalesced, streamResets, streamSlowClosed } from "./ws-metrics.js";
+import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
 import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
 
@@ -135,6 +143,7 @@ class Client {
   subscription = 0; // counts subscribes: a snapshot answered for an earlier one is dropped
   readonly pending = new Map<string, Frame>(); // live and slow: newest frame per key, in seq order
   pumpScheduled = false;
+  readonly batch: number[] = []; // onBatch: indexes of the released batch's messages it matches, ascending
   dropped = false; // uWS refused a frame (its own limit): the client is closed as slow
   closed = false;
 
@@ -198,6 +207,15 @@ function refuse(res: HttpResponse, error: HttpError): void {
 /** The stream: its clients and the feed subscription they share. */
 class Stream {
   private readonly clients = new Set<Client>();
+  /** Subscribed clients by filter (whatever their mode: onBatch sends to live ones only). */
+  private readonly index = new FilterIndex<Client>();
+  /** onBatch: the filtered live clients the current batch matches, in first-match order. */
+  private readonly matched: Client[] = [];
+  private readonly collect = (client: Client, at: number): void => {
+    if (client.mode !== Mode.Live) return;
+    if (client.batch.length === 0) this.matched.push(client);
+    client.batch.push(at);
+  };
   private readonly unsubscribe: () => void;
   private closing = false;
   readonly pendingKeys = (): number => {
@@ -285,6 +303,7 @@ class Stream {
     client.pending.clear();
     client.snapshot = null;
     this.clients.delete(client);
+    this.index.remove(client);
     streamClients.set(this.clients.size);
   }
 
@@ -314,6 +333,7 @@ class Stream {
   private subscribe(client: Client, filter: Filter, since: number | null): void {
     const feed = this.source.feed;
     client.filter = filter;
+    this.index.add(client, filter);
     client.pending.clear();
     client.snapshot = null;
     client.snapshotStarted = false;
@@ -449,7 +469,11 @@ class Stream {
     client.ws.end(CLOSE_SLOW_CONSUMER, reason);
   }
 
-  /** The feed listener: one released batch, fanned out to every live client. */
+  /**
+   * The feed listener: one released batch, fanned out to the live clients it
+   * matches. Per batch, every client is looked at once (a waiting snapshot may
+   * start); per message, only the matching filtered clients are (the index).
+   */
   private onBatch(batch: readonly StreamMessage[]): void {
     if (this.clients.size === 0) return;
     const n = batch.length;
@@ -461,33 +485,53 @@ class Stream {
       return (msgpack[i] ??= packr.pack(batch[i]));
     };
     const lastSeq = batch[n - 1].seq;
-    const slow: Client[] = [];
-    let coalesced = 0;
     for (const client of this.clients) {
       if (client.mode === Mode.Waiting && client.snapshot !== null && lastSeq >= client.snapshot.seq) {
         client.mode = Mode.Snapshot;
         this.schedulePump(client); // not here: the engine is releasing a durable batch
-        continue;
       }
-      if (client.mode !== Mode.Live) continue;
-      const filter = client.filter!;
-      const pending = client.pending;
-      client.ws.cork(() => {
-        for (let i = 0; i < n; i++) {
-          const message = batch[i];
-          if (!filter.open && !matches(filter, message)) continue;
-          const frame = frameAt(i, client.format);
-          if (pending.size === 0 && !client.congested()) {
-            client.sendFrame(frame);
-            continue;
-          }
-          const key = (keys[i] ??= keyOf(message));
-          pending.delete(key); // re-insert: Map order stays seq order
-          pending.set(key, frame);
-          coalesced++;
+    }
+    const matched = this.matched;
+    for (let i = 0; i < n; i++) this.index.forEachFiltered(batch[i], i, this.collect);
+    const slow: Client[] = [];
+    let coalesced = 0;
+    // `send` serves `target` the messages at `at` (all of them when null); set
+    // before each call, so that no closure is made per client.
+    let target!: Client;
+    let at: readonly number[] | null = null;
+    /** Sends (or parks, when congested) the target's messages of the batch, in seq order. */
+    const send = (): void => {
+      const pending = target.pending;
+      const count = at === null ? n : at.length;
+      for (let j = 0; j < count; j++) {
+        const i = at === null ? j : at[j];
+        const frame = frameAt(i, target.format);
+        if (pending.size === 0 && !target.congested()) {
+          target.sendFrame(frame);
+          continue;
         }
-      });
+        const key = (keys[i] ??= keyOf(batch[i]));
+        pending.delete(key); // re-insert: Map order stays seq order
+        pending.set(key, frame);
+        coalesced++;
+      }
+    };
+    /** One client's share of the batch, corked into one write. */
+    const deliver = (client: Client, which: readonly number[] | null): void => {
+      target = client;
+      at = which;
+      // A single frame is one write anyway (uWS corks each send by itself):
+      // a cork around it would only add a native round trip and a callback.
+      if ((which === null ? n : which.length) === 1) send();
+      else client.ws.cork(send);
       if (client.overLimit(this.options.pendingKeysMax)) slow.push(client);
+    };
+    try {
+      for (const client of this.index.open) if (client.mode === Mode.Live) deliver(client, null);
+      for (const client of matched) deliver(client, client.batch);
+    } finally {
+      for (const client of matched) client.batch.length = 0;
+      matched.length = 0;
     }
     if (coalesced > 0) streamCoalesced.inc(coalesced);
     for (const client of slow) this.closeSlow(client);
