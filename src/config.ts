@@ -51,8 +51,15 @@ function oneOf<T extends string>(name: string, values: readonly T[]): (raw: stri
 
 /** HTTP worker threads at most: one ledger reader slot each (READER_SLOTS_MAX). */
 export const WORKERS_MAX = 14;
-/** One HTTP worker thread per core; 0 serves HTTP on the writer's thread. */
-export const WORKERS_DEFAULT = Math.min(WORKERS_MAX, availableParallelism());
+/**
+ * HTTP worker threads by default: none on a machine of up to 2 cores (the
+ * writer's thread serves HTTP: measured faster there, see README "Decisions"),
+ * else one per core beside the writer's.
+ */
+export function workersDefault(cores = availableParallelism()): number {
+  return cores <= 2 ? 0 : Math.min(WORKERS_MAX, cores - 1);
+}
+export const WORKERS_DEFAULT = workersDefault();
 
 export const SETTINGS = [
   { key: "host", env: "OMNISTOCK_HOST", parse: text, fallback: "127.0.0.1" },

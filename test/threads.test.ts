@@ -11,6 +11,7 @@ import { RingConsumer, RingProducer, createRing } from "../src/threads/ring.js";
 import { SharedTail } from "../src/stream/shared-tail.js";
 import type { StreamMessage } from "../src/stream/messages.js";
 import { startTestEngine, type TestEngine } from "./support/engine.js";
+import { loadConfig, workersDefault } from "../src/config.js";
 
 const DIST_RING = new URL("../dist/src/threads/ring.js", import.meta.url).href;
 const DIST_TAIL = new URL("../dist/src/stream/shared-tail.js", import.meta.url).href;
@@ -226,5 +227,19 @@ describe("shutdown with worker threads", () => {
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     await server.close();
     await expect(fetch(`${server.url}/readyz`)).rejects.toThrow();
+  });
+});
+
+describe("OMNISTOCK_WORKERS", () => {
+  test("default: none up to 2 cores, else one per core beside the writer, at most 14", () => {
+    expect([1, 2, 3, 4, 8, 16, 64].map((cores) => workersDefault(cores))).toEqual([0, 0, 2, 3, 7, 14, 14]);
+  });
+
+  test("a value outside 0 … 14 stops the start with a message naming the variable", () => {
+    expect(loadConfig({ OMNISTOCK_WORKERS: "3" }).workers).toBe(3);
+    expect(loadConfig({ OMNISTOCK_WORKERS: "0" }).workers).toBe(0);
+    expect(() => loadConfig({ OMNISTOCK_WORKERS: "15" })).toThrow(/OMNISTOCK_WORKERS/);
+    expect(() => loadConfig({ OMNISTOCK_WORKERS: "-1" })).toThrow(/OMNISTOCK_WORKERS/);
+    expect(() => loadConfig({ OMNISTOCK_WORKERS: "two" })).toThrow(/OMNISTOCK_WORKERS/);
   });
 });

@@ -11,9 +11,9 @@
 //
 // Settings (environment): BENCH_SECONDS (10) per cell, BENCH_WARMUP_SECONDS (2),
 // BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (1), BENCH_PG_POOL (16),
-// BENCH_OMNISTOCK_WORKERS (cores: OMNISTOCK_WORKERS of the main omnistock row),
+// BENCH_OMNISTOCK_WORKERS (cores: OMNISTOCK_WORKERS of the omnistock-workers row),
 // BENCH_RETRIES (1), BENCH_QUIET_CORES (0.2), BENCH_QUIET_WAIT_SECONDS (60),
-// BENCH_SYSTEMS (empty,omnistock,omnistock-1t,redis,postgres), BENCH_WORKLOADS
+// BENCH_SYSTEMS (empty,omnistock,omnistock-workers,redis,postgres), BENCH_WORKLOADS
 // (read,query50,hold-spread,hold-hot,mix), BENCH_KEEP_TMP=1 keeps the temp dirs.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -335,7 +335,7 @@ async function startPostgres() {
 // ── the systems ──
 
 const node = process.execPath;
-/** omnistock as `npm start` runs it, with `workers` HTTP worker threads (0: HTTP on the writer's thread). */
+/** omnistock as `npm start` runs it; `workers` sets OMNISTOCK_WORKERS (undefined: its default). */
 function omnistockSystem(key, label, workers) {
   return {
     key,
@@ -349,7 +349,7 @@ function omnistockSystem(key, label, workers) {
           OMNISTOCK_DATA_DIR: tmp.dir,
           OMNISTOCK_POSITIONS_MAX: "200000",
           OMNISTOCK_RESERVATIONS_MAX: "4000000",
-          OMNISTOCK_WORKERS: workers,
+          ...(workers === undefined ? {} : { OMNISTOCK_WORKERS: workers }),
         },
         readyLine: jsonReady,
       });
@@ -372,8 +372,8 @@ const SYSTEMS = [
       return startProcess("empty-uws", node, [join(HERE, "empty-uws.mjs")], { readyLine: jsonReady });
     },
   },
-  omnistockSystem("omnistock", `omnistock (${OMNISTOCK_WORKERS} HTTP worker threads + the writer)`, String(OMNISTOCK_WORKERS)),
-  omnistockSystem("omnistock-1t", "omnistock, one thread (OMNISTOCK_WORKERS=0)", "0"),
+  omnistockSystem("omnistock", "omnistock (npm start defaults)", undefined),
+  omnistockSystem("omnistock-workers", `omnistock, ${OMNISTOCK_WORKERS} HTTP worker threads + the writer`, String(OMNISTOCK_WORKERS)),
   {
     key: "redis",
     label: "uWS + Redis Lua (AOF, appendfsync always)",

@@ -16,7 +16,7 @@
 // ring is full the producer keeps the remaining fragments in order and tries
 // again shortly; nothing is dropped and nothing is reordered.
 //
-// Wake-ups: the producer bumps `signal` after every message, and calls
+// Wake-ups: the producer bumps `signal` after every burst of messages, and calls
 // Atomics.notify (which costs about a microsecond with a waitAsync waiter)
 // only when the consumer has said it is waiting. The consumer reads everything
 // there is, sets `waiting`, then waits (Atomics.waitAsync, which does not
@@ -164,10 +164,21 @@ export class RingProducer extends RingEnd {
     return true;
   }
 
+  // Messages sent in one burst (the answers one fsync releases, the requests
+  // of one uWS read) share one wake-up: it is sent once the burst's
+  // microtasks have run, not per message.
+  private wakeQueued = false;
   private wake(): void {
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    queueMicrotask(this.wakeNow);
+  }
+
+  private readonly wakeNow = (): void => {
+    this.wakeQueued = false;
     Atomics.add(this.ctrl, SIGNAL, 1);
     if (Atomics.load(this.ctrl, WAITING) !== 0) Atomics.notify(this.ctrl, SIGNAL);
-  }
+  };
 }
 
 /** The reading end. One thread only. */
