@@ -25,7 +25,6 @@ export const enum RemoteOp {
 export const STATE_READY = 0; // 1 once the writer has recovered, 0 again when it stops
 
 export interface WorkerInit {
-  index: number; // 0 … workers-1
   readerSlot: number; // the ledger scratch area this thread reads with
   commands: SharedArrayBuffer; // ring: worker → writer
   answers: SharedArrayBuffer; // ring: writer → worker

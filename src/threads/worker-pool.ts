@@ -151,7 +151,6 @@ class WorkerPool {
     const port = this.options.port !== 0 ? this.options.port : await freePort(this.options.host);
     for (let index = 0; index < this.options.workers; index++) {
       const link = new WorkerLink(this, {
-        index,
         readerSlot: index + 1,
         commands: createRing(),
         answers: createRing(),
