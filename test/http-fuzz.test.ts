@@ -60,7 +60,7 @@ describe("HTTP input fuzzing", () => {
           expect(state()).toBe(before);
         }
       }),
-      { numRuns: 400 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 400) },
     );
     // Refused at more than one layer (media type, validation, …), not only at the first.
     expect([...seen.keys()].filter((status) => status >= 400).length, JSON.stringify([...seen])).toBeGreaterThanOrEqual(2);
@@ -74,7 +74,7 @@ describe("HTTP input fuzzing", () => {
         const again = await fetch(`${server.url}/v1/reservations/${encodeURIComponent(raw)}`);
         expect([200, 400, 404]).toContain(again.status);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
     );
   });
 });
