@@ -31,6 +31,18 @@ export const reservationOutcomes = new client.Counter({
   registers: [registry],
 });
 
+// Counter children by op, then outcome: resolved once, so a hold does no label hashing.
+const outcomeChildren = new Map<string, Map<string, { inc(): void }>>();
+
+/** Counts one reservation command's outcome. */
+export function countReservationOutcome(op: string, outcome: string): void {
+  let byOutcome = outcomeChildren.get(op);
+  if (byOutcome === undefined) outcomeChildren.set(op, (byOutcome = new Map()));
+  let child = byOutcome.get(outcome);
+  if (child === undefined) byOutcome.set(outcome, (child = reservationOutcomes.labels(op, outcome)));
+  child.inc();
+}
+
 export const journalFsyncLatency = new client.Histogram({
   name: "omnistock_journal_fsync_duration_seconds",
   help: "Duration of one journal group commit (write + fdatasync)",

@@ -17,7 +17,7 @@ import type {
   ReservationState, StockItem, StockWriteOutcome,
 } from "../ledger/types.js";
 import { WasmLedger, type LedgerCapacities } from "../ledger/wasm-ledger.js";
-import { ledgerPositions, ledgerReservationsHeld, reservationOutcomes, reservationsExpired } from "../metrics.js";
+import { countReservationOutcome, ledgerPositions, ledgerReservationsHeld, reservationsExpired } from "../metrics.js";
 import { DeltaFeed } from "../stream/feed.js";
 import { decodeCommand, encodeCommand, executeCommand, Op, type Command, type Execution } from "./commands.js";
 import { deltasOfLastCommand } from "./deltas.js";
@@ -277,17 +277,17 @@ export class OmnistockEngine implements Engine {
     if (outcome.status === LedgerStatus.Ok) {
       const ok = outcome as { created: boolean; reservation: ReservationState };
       reply = { status: ok.created ? 201 : 200, body: reservationBody(ok.reservation) };
-      reservationOutcomes.inc({ op: "hold", outcome: ok.created ? "held" : "repeat" });
+      countReservationOutcome("hold", ok.created ? "held" : "repeat");
     } else if (outcome.status === LedgerStatus.InsufficientStock) {
       const short = outcome as { shortLines: unknown[] };
       reply = { status: 409, body: errorBody(outcome.status, undefined, { lines: short.shortLines }) };
-      reservationOutcomes.inc({ op: "hold", outcome: "insufficient_stock" });
+      countReservationOutcome("hold", "insufficient_stock");
     } else {
       const lineIndex = (outcome as { lineIndex: number }).lineIndex;
       const prefix = lineIndex >= 0 ? `lines[${lineIndex}]` : undefined;
       const body = outcome.status === LedgerStatus.ChannelNotFound ? channelNotFound(channel!).body : errorBody(outcome.status, prefix);
       reply = { status: errorFor(outcome.status).http, body };
-      reservationOutcomes.inc({ op: "hold", outcome: errorFor(outcome.status).code });
+      countReservationOutcome("hold", errorFor(outcome.status).code);
     }
     return this.durable(command, execution, reply);
   }
@@ -299,11 +299,11 @@ export class OmnistockEngine implements Engine {
     let reply: EngineReply;
     if (outcome.status === LedgerStatus.Ok) {
       reply = { status: 200, body: reservationBody(outcome.reservation!) };
-      reservationOutcomes.inc({ op: move, outcome: "ok" });
+      countReservationOutcome(move, "ok");
     } else {
       const body = errorBody(outcome.status, undefined, outcome.reservation ? { status: outcome.reservation.status } : undefined);
       reply = { status: errorFor(outcome.status).http, body };
-      reservationOutcomes.inc({ op: move, outcome: errorFor(outcome.status).code });
+      countReservationOutcome(move, errorFor(outcome.status).code);
     }
     return this.durable(command, execution, reply);
   }
