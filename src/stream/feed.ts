@@ -171,6 +171,12 @@ export class DeltaFeed {
     if (this.pendingStart === this.pending.length) {
       this.pending.length = 0;
       this.pendingStart = 0;
+    } else if (this.pendingStart > 4096 && this.pendingStart * 2 > this.pending.length) {
+      // Under steady writes something is always staged when a batch is
+      // released, so the array never empties: drop the released head now and
+      // then, or every released message stays referenced forever.
+      this.pending.splice(0, this.pendingStart);
+      this.pendingStart = 0;
     }
     for (const message of batch) {
       const encoded = packr.pack(message);
