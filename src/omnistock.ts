@@ -16,6 +16,12 @@ export interface RunningOmnistock {
   port: number;
   engine: OmnistockEngine;
   ready: Promise<RecoveryReport>;
+  /**
+   * Heap plus external bytes of the HTTP worker threads (0 without any),
+   * each collected first when node runs with --expose-gc: with this thread's
+   * own figures, the memory the engine holds (tests and benchmarks).
+   */
+  workerHeapBytes(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -49,6 +55,7 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
     port: frontEnd.port,
     engine,
     ready,
+    workerHeapBytes: () => frontEnd.heapBytes(),
     async close() {
       await frontEnd.close();
       await ready.catch(() => undefined);
@@ -61,6 +68,7 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
 /** Whatever serves HTTP and WebSocket: this thread, or the HTTP worker threads. */
 interface FrontEnd {
   port: number;
+  heapBytes(): Promise<number>;
   engineReady(): void;
   close(): Promise<void>;
 }
@@ -78,6 +86,7 @@ async function startOnThisThread(engine: OmnistockEngine, config: Config): Promi
   return {
     port: server.port,
     engineReady: () => undefined, // the engine answers 503 itself until it has recovered
+    heapBytes: () => Promise.resolve(0),
     async close() {
       stream.close(); // before the listen socket: clients get 1001, not a dropped connection
       server.close();

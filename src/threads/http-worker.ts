@@ -86,6 +86,13 @@ port.on("message", (m: ToWorker) => {
     case "metrics-collect":
       void registry.getMetricsAsJSON().then((json) => post({ t: "metrics-json", id: m.id, json }));
       return;
+    case "heap": {
+      // Live memory of this thread: collected first when node runs with --expose-gc.
+      (globalThis as { gc?: () => void }).gc?.();
+      const usage = process.memoryUsage();
+      post({ t: "heap", id: m.id, bytes: usage.heapUsed + usage.external });
+      return;
+    }
     case "close":
       closeSockets();
       engine.stop();

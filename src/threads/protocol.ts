@@ -45,6 +45,7 @@ export type ToWorker =
   | { t: "snapshot"; id: number; snapshot: SnapshotTransfer }
   | { t: "metrics"; id: number; text: string }
   | { t: "metrics-collect"; id: number }
+  | { t: "heap"; id: number }
   | { t: "close" };
 
 /** Worker → writer. */
@@ -53,5 +54,6 @@ export type FromWorker =
   | { t: "snapshot"; id: number; filter: Filter }
   | { t: "metrics"; id: number }
   | { t: "metrics-json"; id: number; json: unknown }
+  | { t: "heap"; id: number; bytes: number }
   | { t: "failed"; error: string; starting: boolean }
   | { t: "closed" };

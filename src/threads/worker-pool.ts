@@ -37,6 +37,8 @@ export interface WorkersOptions {
 
 export interface RunningWorkers {
   port: number;
+  /** See WorkerPool.heapBytes. */
+  heapBytes(): Promise<number>;
   /** Call once the engine has recovered: workers start reading its memory and answering. */
   engineReady(): void;
   close(): Promise<void>;
@@ -135,6 +137,17 @@ class WorkerPool {
   private readonly state = new Int32Array(new SharedArrayBuffer(16));
   private metricsRounds = new Map<number, { parts: unknown[]; waiting: number; done: (parts: unknown[]) => void }>();
   private nextRound = 1;
+  private readonly heapWaiting = new Map<number, { total: number; left: number; done: (bytes: number) => void }>();
+
+  /** Heap plus external bytes of every worker thread (after a full GC when node runs with --expose-gc). */
+  heapBytes(): Promise<number> {
+    if (this.links.length === 0) return Promise.resolve(0);
+    const id = this.nextRound++;
+    return new Promise((done) => {
+      this.heapWaiting.set(id, { total: 0, left: this.links.length, done });
+      for (const link of this.links) link.post({ t: "heap", id });
+    });
+  }
 
   constructor(
     private readonly engine: OmnistockEngine,
@@ -224,6 +237,16 @@ class WorkerPool {
         }
         return;
       }
+      case "heap": {
+        const waiting = this.heapWaiting.get(m.id);
+        if (waiting === undefined) return;
+        waiting.total += m.bytes;
+        if (--waiting.left === 0) {
+          this.heapWaiting.delete(m.id);
+          waiting.done(waiting.total);
+        }
+        return;
+      }
       case "failed":
         this.workerFailed(this.links.indexOf(link), m.error);
         return;
@@ -270,6 +293,7 @@ export async function startWorkers(engine: OmnistockEngine, options: WorkersOpti
   return {
     port,
     engineReady: () => pool.engineReady(),
+    heapBytes: () => pool.heapBytes(),
     close: () => pool.close(),
   };
 }
