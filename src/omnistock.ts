@@ -89,6 +89,9 @@ async function startOnThisThread(engine: OmnistockEngine, config: Config): Promi
     heapBytes: () => Promise.resolve(0),
     async close() {
       stream.close(); // before the listen socket: clients get 1001, not a dropped connection
+      server.stopListening();
+      // Writes already applied get their acknowledgement before the connections close.
+      await engine.quiesce();
       server.close();
     },
   };

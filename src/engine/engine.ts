@@ -80,7 +80,7 @@ export class OmnistockEngine implements Engine {
   }
 
   isReady(): boolean {
-    return this.ledger !== null && this.journal !== null && !this.closed;
+    return this.ledger !== null && this.journal !== null && !this.closed && !this.quiescing;
   }
 
   /** Loads the newest snapshot, replays the journal after it, opens the journal and starts the sweeper. */
@@ -122,6 +122,27 @@ export class OmnistockEngine implements Engine {
     this.sweeper.unref();
     return { snapshotLsn, replayedRecords: read.records, tornBytes: read.tornBytes, millis: performance.now() - started };
   }
+
+  /**
+   * Shutdown, step 1: answers 503 to new requests (isReady() turns false) and
+   * resolves once every write already applied is durable and its answer has
+   * been handed to its connection, so closing connections loses no
+   * acknowledgement. The journal stays open; close() follows.
+   */
+  async quiesce(): Promise<void> {
+    this.quiescing = true;
+    const journal = this.journal;
+    if (journal === null) return;
+    // A request whose body was still arriving may apply a write meanwhile: repeat until none did.
+    let lsn: number;
+    do {
+      lsn = journal.lastLsn;
+      await journal.durable(lsn).catch(() => undefined);
+      await new Promise((resolve) => setImmediate(resolve)); // answers and stream messages leave
+    } while (journal.lastLsn !== lsn);
+  }
+
+  private quiescing = false;
 
   /** Stops the sweeper, waits for durability and closes the journal. */
   async close(): Promise<void> {

@@ -62,6 +62,9 @@ export interface ServerOptions {
 
 export interface RunningServer {
   port: number;
+  /** Closes the listen socket only: connections already open keep being served (shutdown, step 1). */
+  stopListening(): void;
+  /** Closes the listen socket and every connection still open. */
   close(): void;
 }
 
@@ -483,16 +486,23 @@ export function startHttpServer(engine: Engine, options: ServerOptions): Promise
         return;
       }
       let open = true;
-      resolve({
+      let listening = true;
+      const running: RunningServer = {
         port: uWS.us_socket_local_port(socket as unknown as uWS.us_socket),
+        stopListening(): void {
+          if (!listening) return;
+          listening = false;
+          uWS.us_listen_socket_close(socket);
+        },
         close(): void {
+          running.stopListening();
           if (!open) return;
           open = false;
-          uWS.us_listen_socket_close(socket);
-          // uWS 20.30 also has app.close() (not in its typings): drops idle keep-alive connections.
+          // uWS 20.30 also has app.close() (not in its typings): it closes every connection.
           (app as unknown as { close?: () => void }).close?.();
         },
-      });
+      };
+      resolve(running);
     });
   });
 }

@@ -14,6 +14,21 @@ import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
 import { WorkerEngine } from "./worker-engine.js";
 
 const init = workerData as WorkerInit;
+/** At shutdown, how long requests already sent to the writer may take to be answered. */
+const DRAIN_MS = 3_000;
+
+/**
+ * Resolves once no request waits for the writer and the answers have been
+ * written (a turn of the event loop after the last one arrived): a request
+ * whose body was still arriving may have gone to the writer meanwhile.
+ */
+async function settle(): Promise<void> {
+  const deadline = Date.now() + DRAIN_MS;
+  do {
+    await engine.drain(Math.max(0, deadline - Date.now()));
+    await new Promise((resolve) => setImmediate(resolve));
+  } while (engine.pending > 0 && Date.now() < deadline);
+}
 const port = parentPort!;
 const post = (message: FromWorker): void => port.postMessage(message);
 
@@ -94,12 +109,17 @@ port.on("message", (m: ToWorker) => {
       return;
     }
     case "close":
-      closeSockets();
-      engine.stop();
-      feed.stop();
-      post({ t: "closed" });
-      port.close();
-      process.exit(0); // in a worker: ends this thread only
+      stream.close(); // clients get 1001
+      server.stopListening(); // no new connections; open ones get 503 (the writer is no longer ready)
+      // Requests already with the writer get their answers before the connections close.
+      void settle().then(() => {
+        server.close();
+        engine.stop();
+        feed.stop();
+        post({ t: "closed" });
+        port.close();
+        process.exit(0); // in a worker: ends this thread only
+      });
   }
 });
 

@@ -49,6 +49,29 @@ export class WorkerEngine implements Engine {
     return !this.stopped && this.ledger !== null && Atomics.load(this.state, STATE_READY) === 1 && this.streamStarted();
   }
 
+  /**
+   * Resolves once every request sent to the writer has its answer, or after
+   * `timeoutMs`: at shutdown the listen socket closes first, and the writes
+   * already applied still get their acknowledgement.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    if (this.waiting.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private drained: (() => void) | null = null;
+
+  /** Requests sent to the writer and not answered yet. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
   /** Stops reading answers; requests still waiting fail with 503 (the writer is going away). */
   stop(): void {
     this.stopped = true;
@@ -63,6 +86,10 @@ export class WorkerEngine implements Engine {
     const waiter = this.waiting.get(id);
     if (waiter === undefined) return; // answered already (stop())
     this.waiting.delete(id);
+    if (this.waiting.size === 0 && this.drained !== null) {
+      this.drained();
+      this.drained = null;
+    }
     // The writer answers these two for failures outside the ledger's catalogue
     // (it logs the cause); as errors here they get the server's usual reply.
     if (status === 503) waiter.reject(new NotReadyError());
