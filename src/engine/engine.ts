@@ -67,6 +67,7 @@ export class OmnistockEngine implements Engine {
   private snapshotInFlight: Promise<void> | null = null;
   private snapshotLsns: number[] = []; // lsns of the snapshots on disk, oldest first
   private closed = false;
+  private quiescing = false; // shutdown, step 1 (quiesce): new requests get 503
   private readonly reads = new LedgerReads(() => this.ledger!);
 
   constructor(private readonly options: EngineOptions) {
@@ -141,8 +142,6 @@ export class OmnistockEngine implements Engine {
       await new Promise((resolve) => setImmediate(resolve)); // answers and stream messages leave
     } while (journal.lastLsn !== lsn);
   }
-
-  private quiescing = false;
 
   /** Stops the sweeper, waits for durability and closes the journal. */
   async close(): Promise<void> {

@@ -18,6 +18,7 @@
 // reads it from the delta journal on disk instead.
 
 import { Packr } from "msgpackr";
+import { waitAsync } from "../threads/wait-async.js";
 import type { StreamMessage } from "./messages.js";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
@@ -51,7 +52,10 @@ export class SharedTail {
   private reserved = 0; // writer: bytes ever reserved (mirrors H_RESERVED)
   private pushed = 0; // writer: messages pushed
 
-  /** A new tail holding up to `messages` messages, or (given `buffer`) another thread's. */
+  /**
+   * A new tail holding up to `messages` messages, or (given a number and
+   * `buffer`, or `SharedTail.attach(buffer)`) another thread's.
+   */
   constructor(messages: number, buffer?: SharedArrayBuffer) {
     this.slots = Math.max(16, messages);
     this.byteCapacity = this.slots * BYTES_PER_SLOT;
@@ -65,6 +69,11 @@ export class SharedTail {
     this.lengths = new Uint32Array(this.buffer, HEADER_BYTES + this.slots * 16, this.slots);
     this.bytes = Buffer.from(this.buffer, HEADER_BYTES + slotBytes, this.byteCapacity);
     this.reserved = Number(Atomics.load(this.header, H_RESERVED));
+  }
+
+  /** Another thread's tail, by its buffer (whose size gives the capacity). */
+  static attach(buffer: SharedArrayBuffer): SharedTail {
+    return new SharedTail((buffer.byteLength - HEADER_BYTES) / (SLOT_BYTES + BYTES_PER_SLOT), buffer);
   }
 
   /** Capacity in messages (the `messages` it was made with). */
@@ -178,7 +187,3 @@ export class SharedTail {
   }
 }
 
-// Node 20 has Atomics.waitAsync; TypeScript's ES2022 library does not declare it.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(ta: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;

@@ -24,17 +24,15 @@ const DRAIN_MS = 3_000;
  */
 async function settle(): Promise<void> {
   const deadline = Date.now() + DRAIN_MS;
-  do {
-    await engine.drain(Math.max(0, deadline - Date.now()));
-    await new Promise((resolve) => setImmediate(resolve));
-  } while (engine.pending > 0 && Date.now() < deadline);
+  do await new Promise((resolve) => setTimeout(resolve, 1));
+  while (engine.pending > 0 && Date.now() < deadline);
+  await new Promise((resolve) => setImmediate(resolve)); // the last answers' replies are written
 }
 const port = parentPort!;
 const post = (message: FromWorker): void => port.postMessage(message);
 
 const engine = new WorkerEngine(init.commands, init.answers, init.state, init.readerSlot);
-const feed = new MirrorFeed(init.tail, init.tailCapacity, init.deltasDir);
-engine.streamStarted = () => feed.started;
+const feed = new MirrorFeed(init.tail, init.deltasDir);
 
 // Requests to the writer answered by postMessage, by id.
 let nextId = 1;

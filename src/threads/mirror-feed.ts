@@ -21,15 +21,12 @@ export class MirrorFeed implements StreamFeed {
   private followed = 0; // newest seq handed to the listeners
   private stopped = false;
   private retry: NodeJS.Timeout | null = null;
-  /** False until the writer has recovered and said where its feed stands. */
-  started = false;
 
   constructor(
     tailBuffer: SharedArrayBuffer,
-    tailCapacity: number,
     private readonly dir: string,
   ) {
-    this.tail = new SharedTail(tailCapacity, tailBuffer);
+    this.tail = SharedTail.attach(tailBuffer);
   }
 
   get lastSeq(): number {
@@ -39,7 +36,6 @@ export class MirrorFeed implements StreamFeed {
   /** Follows the writer's feed from `lastSeq` (released before this worker was told it is ready). */
   start(lastSeq: number): void {
     this.followed = lastSeq;
-    this.started = true;
     void this.follow();
   }
 

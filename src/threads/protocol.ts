@@ -36,7 +36,6 @@ export interface WorkerInit {
   wsPendingKeysMax: number;
   deltasDir: string; // the delta journal, read (never written) for replays older than memory
   tail: SharedArrayBuffer; // the writer's newest released messages (stream/shared-tail.ts)
-  tailCapacity: number;
 }
 
 /** Writer → worker. */

@@ -24,6 +24,8 @@
 // reading. No wake-up is lost: a bump before the wait makes the wait return at
 // once, and a bump after it sees `waiting` set (all sequentially consistent).
 
+import { waitAsync } from "./wait-async.js";
+
 const HEAD = 0;
 const TAIL = 1;
 const SIGNAL = 2;
@@ -32,12 +34,7 @@ const HEADER_BYTES = 64;
 const WRAP = 0xffff_ffff;
 const FRAGMENT_MORE = 0x8000_0000;
 const LENGTH_MASK = 0x7fff_ffff;
-const RETRY_MS = 1;
-
-// Node 20 has Atomics.waitAsync; TypeScript's ES2022 library does not declare it.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(ta: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync; // a full ring: the consumer is busy; try again after this long
+const RETRY_MS = 1; // a full ring: the consumer is busy; try again after this long
 
 /** Data bytes of a ring: 4 MiB holds thousands of commands in flight. */
 export const RING_BYTES_DEFAULT = 4 * 1024 * 1024;

@@ -25,8 +25,6 @@ export class WorkerEngine implements Engine {
   private readonly waiting = new Map<number, { resolve: (reply: EngineReply) => void; reject: (error: Error) => void }>();
   private nextRequest = 1;
   private stopped = false;
-  /** Set by the worker: whether its stream has caught up with the writer's feed. */
-  streamStarted: () => boolean = () => true;
 
   constructor(
     commands: SharedArrayBuffer,
@@ -46,26 +44,9 @@ export class WorkerEngine implements Engine {
   }
 
   isReady(): boolean {
-    return !this.stopped && this.ledger !== null && Atomics.load(this.state, STATE_READY) === 1 && this.streamStarted();
+    // The ledger is attached and the feed started by one message ("ready"): ready means both.
+    return !this.stopped && this.ledger !== null && Atomics.load(this.state, STATE_READY) === 1;
   }
-
-  /**
-   * Resolves once every request sent to the writer has its answer, or after
-   * `timeoutMs`: at shutdown the listen socket closes first, and the writes
-   * already applied still get their acknowledgement.
-   */
-  drain(timeoutMs: number): Promise<void> {
-    if (this.waiting.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.drained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  private drained: (() => void) | null = null;
 
   /** Requests sent to the writer and not answered yet. */
   get pending(): number {
@@ -86,10 +67,6 @@ export class WorkerEngine implements Engine {
     const waiter = this.waiting.get(id);
     if (waiter === undefined) return; // answered already (stop())
     this.waiting.delete(id);
-    if (this.waiting.size === 0 && this.drained !== null) {
-      this.drained();
-      this.drained = null;
-    }
     // The writer answers these two for failures outside the ledger's catalogue
     // (it logs the cause); as errors here they get the server's usual reply.
     if (status === 503) waiter.reject(new NotReadyError());

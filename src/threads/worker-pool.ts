@@ -175,7 +175,6 @@ class WorkerPool {
         wsPendingKeysMax: this.options.wsPendingKeysMax,
         deltasDir: this.engine.feed.directory,
         tail: this.engine.feed.sharedTail.buffer,
-        tailCapacity: this.engine.feed.sharedTail.capacity,
       });
       link.worker.on("error", (error) => this.workerFailed(index, error));
       this.links.push(link);
