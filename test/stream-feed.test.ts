@@ -11,9 +11,17 @@ import { OmnistockEngine } from "../src/engine/engine.js";
 import type { StreamMessage } from "../src/stream/messages.js";
 
 const dirs: string[] = [];
+/** A new data directory, removed after the test. */
+function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
+  dirs.push(dir);
+  return dir;
+}
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+const NOON = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 // Messages leave in the event-loop turn after the write's answer.
 const released = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -27,9 +35,8 @@ function engineAt(dataDir: string, clock: { now: number }, extra: object = {}): 
 
 describe("delta feed", () => {
   it("under writes that never pause, released messages are not kept: the feed's staging holds only what awaits durability", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
-    dirs.push(dataDir);
-    const engine = engineAt(dataDir, { now: Date.UTC(2026, 10, 23, 12, 0, 0) });
+    const dataDir = freshDataDir();
+    const engine = engineAt(dataDir, { now: NOON });
     await engine.recover();
     let received = 0;
     engine.feed.subscribe((batch) => (received += batch.length));
@@ -51,9 +58,8 @@ describe("delta feed", () => {
   });
 
   it("emits one delta per changed position and channel messages when a channel figure moves, gap-free", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
-    dirs.push(dataDir);
-    const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
+    const dataDir = freshDataDir();
+    const clock = { now: NOON };
     const engine = engineAt(dataDir, clock);
     await engine.recover();
     const seen: StreamMessage[] = [];
@@ -94,9 +100,8 @@ describe("delta feed", () => {
   });
 
   it("keeps seq and retained messages across a restart, with or without a snapshot", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
-    dirs.push(dataDir);
-    const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
+    const dataDir = freshDataDir();
+    const clock = { now: NOON };
     const engine = engineAt(dataDir, clock);
     await engine.recover();
     const live: StreamMessage[] = [];
@@ -124,9 +129,8 @@ describe("delta feed", () => {
   });
 
   it("numbers the same messages on replay whether it counts them (on disk) or rebuilds them (lost), channels included", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
-    dirs.push(dataDir);
-    const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
+    const dataDir = freshDataDir();
+    const clock = { now: NOON };
     const engine = engineAt(dataDir, clock);
     await engine.recover();
     const live: StreamMessage[] = [];
@@ -156,8 +160,7 @@ describe("delta feed", () => {
   });
 
   it("answers null for a since older than retention, and serves older messages from disk past the memory tail", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-feed-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const clock = { now: 1_700_000_000_000 };
     const engine = engineAt(dataDir, clock, { streamRetention: 1000, streamMemoryTail: 10 });
     await engine.recover();
