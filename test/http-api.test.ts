@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { pack, unpack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Engine, EngineReply } from "../src/engine/types.js";
+import type { PositionFigures } from "../src/ledger/types.js";
 import { startHttpServer } from "../src/server/http-server.js";
 import { startTestEngine } from "./support/engine.js";
 
@@ -120,17 +121,7 @@ class Client {
 const enc = encodeURIComponent;
 
 /** The figures of a position as SPEC section 2 defines them. */
-function figures(
-  f: Partial<{
-    available: number;
-    onHand: number;
-    reserved: number;
-    committed: number;
-    safetyStock: number;
-    shortfall: number;
-    version: number;
-  }>,
-) {
+function figures(f: Partial<PositionFigures>) {
   return { available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0, ...f };
 }
 
