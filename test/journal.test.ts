@@ -206,6 +206,53 @@ describe("torn tail", () => {
     expect(read.lsns).toEqual([1, 2, 3]);
     expect(read.tornBytes).toBe(recordBytes(2));
   });
+
+  it("cuts at a hole left by a group commit that a later one overtook, dropping the intact records after it", async () => {
+    // Two flushes in flight write at their own offsets; a crash can leave the
+    // later one on disk and the earlier one a run of zeros. Nothing after the
+    // hole was acknowledged (a record is durable only once every earlier one is).
+    await writeRecords(30);
+    const file = path.join(dir, segmentFiles()[0]);
+    const bytes = fs.readFileSync(file);
+    let holeStart = 0;
+    for (let lsn = 1; lsn <= 10; lsn++) holeStart += recordBytes(lsn);
+    let holeEnd = holeStart;
+    for (let lsn = 11; lsn <= 20; lsn++) holeEnd += recordBytes(lsn);
+    bytes.fill(0, holeStart, holeEnd);
+    fs.writeFileSync(file, bytes);
+
+    const read = readAll();
+    expect(read.lsns).toEqual(range(1, 10));
+    expect(read.tornBytes).toBe(bytes.length - holeStart);
+    expect(fs.statSync(file).size).toBe(holeStart);
+    const journal = await Journal.open({ dir }, read.lastLsn + 1);
+    expect(journal.append(payloadFor(11))).toBe(11);
+    await journal.close();
+    expect(readAll().lsns).toEqual(range(1, 11));
+  });
+
+  it("keeps lsn order on disk with flushes overlapping: many waiters, one reopen", async () => {
+    const journal = await Journal.open({ dir }, 1);
+    const acknowledged: number[] = [];
+    const waits: Promise<void>[] = [];
+    // Appends in 40 event-loop turns, each awaited separately: successive flushes overlap.
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = 0; i < 25; i++) {
+        const lsn = journal.append(payloadFor(journal.lastLsn + 1));
+        waits.push(journal.durable(lsn).then(() => {
+          expect(journal.durableLsn).toBeGreaterThanOrEqual(lsn); // never acknowledged ahead of the durable prefix
+          acknowledged.push(lsn);
+        }));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(waits);
+    expect(acknowledged).toEqual(range(1, 1000)); // settled in lsn order
+    await journal.close();
+    const read = readAll();
+    expect(read.lsns).toEqual(range(1, 1000));
+    expect(read.payloads).toEqual(range(1, 1000).map((lsn) => payloadFor(lsn).toString()));
+  });
 });
 
 describe("damage before the last segment", () => {

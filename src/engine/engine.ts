@@ -165,17 +165,26 @@ export class OmnistockEngine implements Engine {
    * answers once it (and every record before it) is durable, then lets the
    * messages of every durable command leave.
    */
-  private async durable(command: Command, execution: Execution<unknown>, reply: EngineReply): Promise<EngineReply> {
+  private durable(command: Command, execution: Execution<unknown>, reply: EngineReply): Promise<EngineReply> {
     const journal = this.journal!;
     let lsn = journal.lastLsn;
     if (execution.changed) {
-      lsn = journal.append(encodeCommand(command));
+      try {
+        lsn = journal.append(encodeCommand(command));
+      } catch (error) {
+        return Promise.reject(error); // a closed or failed journal: callers expect a rejection, not a throw
+      }
       this.feed.stage(execution.messages, lsn);
       if (++this.recordsSinceSnapshot >= this.options.snapshotEveryRecords) this.startSnapshot();
     }
-    await journal.durable(lsn).catch((e: unknown) => this.fatal(e));
-    this.scheduleRelease();
-    return reply;
+    // One .then, not an async function: every write passes here, and each await is another promise.
+    return journal.durable(lsn).then(
+      () => {
+        this.scheduleRelease();
+        return reply;
+      },
+      (e: unknown) => this.fatal(e),
+    );
   }
 
   // Stream messages leave after the answers of their group commit are written

@@ -53,30 +53,52 @@ export function checkDeclaredLength(contentLength: string, limitBytes: number): 
 }
 
 /**
- * Reads the whole body. Must be called in the handler's synchronous part
- * (uWS delivers data right after it returns). Rejects with 413 once the body
- * passes `limitBytes`; never settles when the client goes away (the caller's
- * Exchange already knows, and the closure is collected with the response).
+ * Reads and decodes the whole body, then calls `onValue` with it, or
+ * `onError` with a 413 once the body passes `limitBytes` or a 400 when it
+ * does not decode. Must be called in the handler's synchronous part (uWS
+ * delivers data right after it returns). Never calls back when the client
+ * goes away (the caller's Exchange already knows). Callbacks, not a promise:
+ * this runs for every write request, and a body that arrives in one chunk
+ * (nearly all of them) is decoded straight from uWS's buffer, with no copy
+ * and no extra turn of the microtask queue.
  */
-export function readBody(ex: Exchange, limitBytes: number): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    let failed = false;
-    ex.res.onData((chunk: ArrayBuffer, isLast: boolean) => {
-      if (failed) return; // uWS drains the rest; we keep none of it
-      total += chunk.byteLength;
-      if (total > limitBytes) {
-        failed = true;
-        chunks.length = 0;
-        reject(new PayloadTooLargeError(limitBytes));
-        return;
-      }
+export function readBody(
+  ex: Exchange,
+  limitBytes: number,
+  format: BodyFormat,
+  onValue: (value: unknown) => void,
+  onError: (error: unknown) => void,
+): void {
+  let chunks: Uint8Array[] | null = null;
+  let total = 0;
+  let failed = false;
+  ex.res.onData((chunk: ArrayBuffer, isLast: boolean) => {
+    if (failed) return; // uWS drains the rest; we keep none of it
+    total += chunk.byteLength;
+    if (total > limitBytes) {
+      failed = true;
+      chunks = null;
+      onError(new PayloadTooLargeError(limitBytes));
+      return;
+    }
+    let body: Uint8Array;
+    if (isLast && chunks === null) {
+      // Only valid during this call: decodeBody copies what it keeps (a msgpack body is copied first: msgpackr may hand out views).
+      body = format === "json" ? new Uint8Array(chunk) : new Uint8Array(chunk.slice(0));
+    } else {
+      chunks ??= [];
       if (chunk.byteLength > 0) chunks.push(new Uint8Array(chunk.slice(0))); // copy: uWS neuters the chunk
       if (!isLast) return;
-      if (chunks.length <= 1) resolve(chunks.length === 1 ? chunks[0] : new Uint8Array(0));
-      else resolve(Buffer.concat(chunks, total));
-    });
+      body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    }
+    let value: unknown;
+    try {
+      value = decodeBody(body, format);
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    onValue(value);
   });
 }
 

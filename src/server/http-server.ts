@@ -20,7 +20,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import type { Engine, EngineReply, ReservationMove } from "../engine/types.js";
 import { registry } from "../metrics.js";
 import { authorize, type Scope, type TokenTable } from "./auth.js";
-import { BODY_MAX_BYTES_DEFAULT, bodyFormat, checkDeclaredLength, decodeBody, readBody, wantsMsgpack } from "./body.js";
+import { BODY_MAX_BYTES_DEFAULT, bodyFormat, checkDeclaredLength, readBody, wantsMsgpack } from "./body.js";
 import {
   InvalidRequestError,
   MethodNotAllowedError,
@@ -181,20 +181,30 @@ class HttpApi {
     const format = bodyFormat(req.getHeader("content-type"));
     checkDeclaredLength(req.getHeader("content-length"), this.bodyMaxBytes);
     ex.keepAlive();
-    // The final catch also covers a failure while writing the reply (an
-    // unencodable body): an unhandled rejection would end the process.
-    readBody(ex, this.bodyMaxBytes)
-      .then((bytes) => run(decodeBody(bytes, format), id))
-      .then((reply) => sendLater(ex, reply.status, reply.body))
-      .catch((error: unknown) => failLater(ex, error));
+    readBody(
+      ex,
+      this.bodyMaxBytes,
+      format,
+      (value) => {
+        let pending: Promise<EngineReply>;
+        try {
+          pending = run(value, id);
+        } catch (error) {
+          failLater(ex, error); // a 400 from the request's schema, thrown before any promise
+          return;
+        }
+        this.later(ex, pending);
+      },
+      (error) => failLater(ex, error),
+    );
   }
 
   /** Answers an engine write once it is durable. */
   private later(ex: Exchange, pending: Promise<EngineReply>): void {
-    ex.keepAlive();
-    pending
-      .then((reply) => sendLater(ex, reply.status, reply.body))
-      .catch((error: unknown) => failLater(ex, error));
+    if (!ex.waiting) ex.keepAlive();
+    // failLater also covers a failure while writing the reply (an
+    // unencodable body): an unhandled rejection would end the process.
+    pending.then((reply) => sendLater(ex, reply.status, reply.body)).catch((error: unknown) => failLater(ex, error));
   }
 
   /** Answers a read now, or once the writer's thread has answered it (HTTP workers). */

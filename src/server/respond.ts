@@ -79,8 +79,11 @@ export class Exchange {
     readonly startedAtMs: number,
   ) {}
 
+  waiting = false; // the abort handler is registered
+
   /** Registers uWS's abort handler; required before a handler returns without answering. */
   keepAlive(): void {
+    this.waiting = true;
     this.res.onAborted(() => {
       this.aborted = true;
     });
