@@ -10,6 +10,7 @@ import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RingConsumer, RingProducer, createRing } from "../src/threads/ring.js";
 import { SharedTail } from "../src/stream/shared-tail.js";
+import { MirrorFeed } from "../src/threads/mirror-feed.js";
 import type { StreamMessage } from "../src/stream/messages.js";
 import { startTestEngine, type TestEngine } from "./support/engine.js";
 import { loadConfig, workersDefault } from "../src/config.js";
@@ -172,6 +173,32 @@ describe("shared stream tail", () => {
     await worker.terminate();
     expect(checked).toBeGreaterThan(1000);
     expect(wrong).toBe(0);
+  });
+});
+
+describe("a worker's mirror of the feed", () => {
+  test("decodes nothing without a listener, then hands a new listener every later message once, in order", async () => {
+    const tail = new SharedTail(1000);
+    const feed = new MirrorFeed(tail.buffer, "/nonexistent"); // every read here is served by the tail
+    const until = async (done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 2));
+      expect(done()).toBe(true);
+    };
+    feed.start(0);
+    // 0xc1 is never valid msgpack: decoding these would throw, so reaching
+    // lastSeq 100 shows they were skipped, not decoded for nobody.
+    for (let seq = 1; seq <= 100; seq++) tail.pushEncoded(seq, Uint8Array.of(0xc1));
+    tail.wake();
+    await until(() => feed.lastSeq === 100);
+    const received: number[] = [];
+    const unsubscribe = feed.subscribe((batch) => received.push(...batch.map((m) => m.seq)));
+    for (let seq = 101; seq <= 150; seq++) tail.push(delta(seq));
+    tail.wake();
+    await until(() => feed.lastSeq === 150);
+    expect(received).toEqual(Array.from({ length: 50 }, (_, i) => 101 + i));
+    expect(feed.readAfter(120, 1000)!.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => 121 + i)); // replays read the tail itself
+    unsubscribe();
+    feed.stop();
   });
 });
 

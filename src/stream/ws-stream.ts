@@ -216,7 +216,9 @@ class Stream {
     if (client.batch.length === 0) this.matched.push(client);
     client.batch.push(at);
   };
-  private readonly unsubscribe: () => void;
+  // Subscribed to the feed only while a client is connected: an HTTP worker
+  // then skips decoding the writer's messages when it has no stream clients.
+  private unsubscribe: (() => void) | null = null;
   private closing = false;
   readonly pendingKeys = (): number => {
     let total = 0;
@@ -228,7 +230,6 @@ class Stream {
     private readonly source: StreamSource,
     private readonly options: StreamOptions,
   ) {
-    this.unsubscribe = source.feed.subscribe((batch) => this.onBatch(batch));
     pendingKeysSources.add(this.pendingKeys);
   }
 
@@ -260,7 +261,8 @@ class Stream {
   close(): void {
     if (this.closing) return;
     this.closing = true;
-    this.unsubscribe();
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     pendingKeysSources.delete(this.pendingKeys);
     for (const client of [...this.clients]) client.ws.end(CLOSE_GOING_AWAY, "server shutting down");
   }
@@ -294,6 +296,8 @@ class Stream {
     data.client = client;
     this.clients.add(client);
     streamClients.set(this.clients.size);
+    // Before the client's subscribe message: its replay then meets live batches with no gap.
+    if (this.unsubscribe === null && !this.closing) this.unsubscribe = this.source.feed.subscribe((batch) => this.onBatch(batch));
   }
 
   private onClose(ws: WebSocket<UserData>): void {
@@ -305,6 +309,10 @@ class Stream {
     this.clients.delete(client);
     this.index.remove(client);
     streamClients.set(this.clients.size);
+    if (this.clients.size === 0 && this.unsubscribe !== null) {
+      this.unsubscribe();
+      this.unsubscribe = null;
+    }
   }
 
   /** A client message: a subscribe, or an error frame that changes nothing. */

@@ -55,6 +55,12 @@ export class MirrorFeed implements StreamFeed {
 
   private catchUp(): void {
     const newest = this.tail.newestSeq;
+    if (this.listeners.size === 0) {
+      // No stream client on this worker: nothing to decode. Replays read the
+      // tail and the disk themselves, so skipping ahead loses nothing.
+      this.followed = Math.max(this.followed, newest);
+      return;
+    }
     while (this.followed < newest && !this.stopped) {
       const batch = readReleasedAfter(this.tail, this.dir, this.followed, FOLLOW_BATCH, newest, this.tail.oldestSeq);
       if (batch === null) throw new Error(`stream: this worker fell behind retention at seq ${this.followed}`);
