@@ -64,7 +64,7 @@ function nextIds(n: number): string[] {
 interface Row { workload: string; system: string; opsPerSec: number }
 
 async function main(): Promise<void> {
-  const wasm = new WasmLedger({ positionsMax: SKUS * LOCATIONS.length * 2, reservationsMax: 16_000_000, linesMax: 48_000_000 });
+  const wasm = new WasmLedger({ positionsMax: SKUS * LOCATIONS.length * 2, reservationsMax: 16_000_000, reservationCellsMax: 64_000_000 });
   const reference = new ReferenceLedger();
   stock(wasm);
   stock(reference);

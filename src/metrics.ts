@@ -74,3 +74,9 @@ export const reservationsExpired = new client.Counter({
   help: "Held reservations expired by the TTL sweeper",
   registers: [registry],
 });
+
+export const reservationsPurged = new client.Counter({
+  name: "omnistock_reservations_purged_total",
+  help: "Finished reservations purged after the retention (OMNISTOCK_RESERVATION_RETENTION_SECONDS)",
+  registers: [registry],
+});
