@@ -260,7 +260,7 @@ export class WasmLedger implements StockLedger {
   }
 
   private idString(kind: IdKind, idx: number): string {
-    const off = this.x.idOffset(kind, idx);
+    const off = this.x.idOffset(kind, idx) >>> 0; // an address: u32, which arrives as i32
     return Buffer.from(this.memory.buffer, off, this.x.idLength(kind, idx)).toString("utf8");
   }
 
@@ -590,7 +590,7 @@ export class WasmLedger implements StockLedger {
    */
   changes(): { count: number; log: Uint32Array } {
     const count = this.x.changeCount();
-    return { count, log: new Uint32Array(this.memory.buffer, this.x.changeLogBase(), count * 2) };
+    return { count, log: new Uint32Array(this.memory.buffer, this.x.changeLogBase() >>> 0, count * 2) };
   }
 
   /** Whether the last hold or move changed state (an expiry it applied counts). */
@@ -781,8 +781,8 @@ export class WasmLedger implements StockLedger {
     HEADER_COUNT_FIELDS.forEach((f, i) => counts.writeUInt32LE(this.header[f], 4 * i));
     parts.push(counts);
     for (let i = 0; i < REGIONS_PERSISTENT; i++) {
-      const base = this.x.regionBase(i);
-      const len = this.x.regionUsedBytes(i);
+      const base = this.x.regionBase(i) >>> 0;
+      const len = this.x.regionUsedBytes(i) >>> 0;
       const lenBuf = Buffer.alloc(4);
       lenBuf.writeUInt32LE(len, 0);
       parts.push(lenBuf, Buffer.from(this.u8.subarray(base, base + len)));
@@ -803,7 +803,7 @@ export class WasmLedger implements StockLedger {
     for (let i = 0; i < REGIONS_PERSISTENT; i++) {
       const room = this.regionCapacityBytes(i);
       if (image.regions[i].length > room) throw new RangeError(`snapshot region ${i} (${image.regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
-      this.u8.set(image.regions[i], this.x.regionBase(i));
+      this.u8.set(image.regions[i], this.x.regionBase(i) >>> 0);
     }
     if (image.upgrade) this.x.upgradeLayout2();
     this.x.rebuildIndexes();
