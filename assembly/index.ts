@@ -13,7 +13,7 @@ import {
 } from "./ledger";
 import {
   expireDue, hold, resTouch, lastChanged, lastCreated, lastLineIndex, lastReservation, move, resChannel, resExpiresAt,
-  resFind, resFirstLine, resLineCount, lineNext as cellLineNext, linePosition, lineQty, resStatus, stageLine, stagedAddr,
+  resFind, resLinesTo, resStatus, stageLine, stagedAddr,
 } from "./reservations";
 import { purgeDue, reservationsLive } from "./retention";
 import { resRebuild } from "./reservation-ids";
@@ -23,7 +23,7 @@ import { hashBytes } from "./hash";
 import {
   CELL_BYTES, CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CELLS, H_CELLS_FREE, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES,
   H_LOCATIONS, H_POSITIONS, H_RESERVATIONS, H_SEQ, H_SKUS, H_CHANGES, HEADER, changeLog, posSlotCount, LOCATION_BYTES,
-  POSITION_BYTES, RESERVATION_BYTES, SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_KEY_D, SCRATCH_RESULT, SKU_BYTES,
+  POSITION_BYTES, RESERVATION_BYTES, SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_KEY_D, SCRATCH_LINES, SCRATCH_RESULT, SKU_BYTES,
   SLOT_BYTES, cellNext, cells, chanBits, chanMask, chanSlots, channels, heap, hget, idBytes, layoutAttach, layoutPlan,
   locMask, locSlots, locations, posSlots, positions, resMask, resSlots, reservations, skuMask, skuSlots, skus,
 } from "./layout";
@@ -229,12 +229,8 @@ export function changeLogBase(): u32 { return <u32>changeLog; }
 export function reservationFind(s: usize, idLen: u32): i32 { return resFind(s + SCRATCH_KEY_D, idLen); }
 export function reservationStatus(r: u32): u32 { return resStatus(r); }
 export function reservationChannel(r: u32): i32 { return resChannel(r); }
-export function reservationLineCount(r: u32): u32 { return resLineCount(r); }
-/** Lines of r as a chain: the first line's cell, then lineNext(cell) until -1. */
-export function reservationFirstLine(r: u32): i32 { return <i32>resFirstLine(r); }
-export function lineNext(cell: u32): i32 { return <i32>cellLineNext(cell); }
-export function lineCellPosition(cell: u32): u32 { return linePosition(cell); }
-export function lineCellQty(cell: u32): u32 { return lineQty(cell); }
+/** Writes r's lines to the lines-out area (at s + 1280: [u32 posIdx | u32 qty] each); returns how many. */
+export function reservationLines(s: usize, r: u32): u32 { return resLinesTo(r, s + SCRATCH_LINES); }
 export function reservationExpiresAt(r: u32): f64 { return resExpiresAt(r); }
 
 // ── locations and channels ─────────────────────────────────────────────────

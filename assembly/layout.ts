@@ -12,7 +12,8 @@
 //     +0 key A (256 B: sku) · +256 key B (location) · +512 key C (channel) ·
 //     +768 results (64 B) · +1024 key D (256 B: reservation id, kept apart so
 //     the wrapper can leave an id in place from a hold to its next move) ·
-//     +1280 spare
+//     +1280 lines out (800 B: a reservation's lines, [u32 posIdx | u32 qty] each) ·
+//     +2080 spare
 //
 // Regions, in address order (each 8-byte aligned; reservations 64-byte aligned):
 //   positions     positionsMax × 48 B   (record below)
@@ -77,6 +78,7 @@ export const SCRATCH_KEY_B: usize = 256;
 export const SCRATCH_KEY_C: usize = 512;
 export const SCRATCH_RESULT: usize = 768;
 export const SCRATCH_KEY_D: usize = 1024;
+export const SCRATCH_LINES: usize = 1280;
 export const REGIONS_BASE: usize = 131072;
 export const LAYOUT_MAGIC: u32 = 0x4f4d4e49; // "OMNI"
 export const LAYOUT_VERSION: u32 = 3;

@@ -280,10 +280,12 @@ export function move(key: usize, len: u32, kind: i32, nowMs: f64): i32 {
 // ── reads ──────────────────────────────────────────────────────────────────
 export function resStatus(r: u32): u32 { return load<u32>(resAddr(r), R_STATUS); }
 export function resChannel(r: u32): i32 { return load<i32>(resAddr(r), R_CHANNEL); }
-export function resLineCount(r: u32): u32 { return load<u32>(resAddr(r), R_LINE_COUNT); }
-/** The cell of r's first line; the next with lineNext (END after the last). */
-export function resFirstLine(r: u32): u32 { return load<u32>(resAddr(r), R_LINE_CELL); }
-export function lineNext(cell: u32): u32 { return cellAfter(cell); }
-export function linePosition(cell: u32): u32 { return load<u32>(cellAddr(cell)); }
-export function lineQty(cell: u32): u32 { return load<u32>(cellAddr(cell), 4); }
+/** Copies r's lines ([u32 posIdx | u32 qty] each, in order) to out; returns how many. */
+export function resLinesTo(r: u32, out: usize): u32 {
+  let k: u32 = 0;
+  for (let cell = load<u32>(resAddr(r), R_LINE_CELL); cell != END; cell = cellAfter(cell), k++) {
+    store<u64>(out + (<usize>k << 3), load<u64>(cellAddr(cell)));
+  }
+  return k;
+}
 export function resExpiresAt(r: u32): f64 { return load<f64>(resAddr(r), R_EXPIRES); }

@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { QUANTITY_MAX } from "./limits.js";
+import { QUANTITY_MAX, RESERVATION_LINES_MAX } from "./limits.js";
 import { HEADER_COUNT_FIELDS, SNAPSHOT_LAYOUT_VERSION, snapshotImage } from "./snapshot-layouts.js";
 import { LedgerStatus } from "./status.js";
 import type {
@@ -43,7 +43,7 @@ const SCRATCH_BYTES = 4096;
 /** Reader threads that can attach at once (scratch areas 1 … 14 below the static data). */
 export const READER_SLOTS_MAX = 14;
 const RECENT_LOCATIONS = 8; // a power of two
-const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024;
+const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024, LINES_OUT = 1280;
 const KEY_BYTES_MAX = 256;
 
 // Header field indexes (assembly/layout.ts).
@@ -97,11 +97,7 @@ interface LedgerExports {
   reservationFind(s: number, idLen: number): number;
   reservationStatus(r: number): number;
   reservationChannel(r: number): number;
-  reservationLineCount(r: number): number;
-  reservationFirstLine(r: number): number;
-  lineNext(cell: number): number;
-  lineCellPosition(cell: number): number;
-  lineCellQty(cell: number): number;
+  reservationLines(s: number, r: number): number;
   reservationExpiresAt(r: number): number;
   locationPut(s: number, locLen: number, enabled: number, safety: bigint): number;
   channelStageBegin(): void;
@@ -164,6 +160,7 @@ export class WasmLedger implements StockLedger {
   private readonly header: Uint32Array;
   private readonly result: Int32Array;
   private readonly resultVersion: Float64Array;
+  private readonly linesOut: Uint32Array; // a reservation's lines, as reservationLines() left them
   private readonly s: number; // this thread's scratch base
   /** Recovery sets this: stock writes then skip building their answer's positions. */
   quiet = false;
@@ -198,6 +195,7 @@ export class WasmLedger implements StockLedger {
     this.header = new Uint32Array(this.memory.buffer, HEADER, HEADER_FIELDS);
     this.result = new Int32Array(this.memory.buffer, this.s + RESULT, 16);
     this.resultVersion = new Float64Array(this.memory.buffer, this.s + RESULT + 32, 1);
+    this.linesOut = new Uint32Array(this.memory.buffer, this.s + LINES_OUT, 2 * RESERVATION_LINES_MAX);
   }
 
   /** True for an instance attached as a reader: it must not write. */
@@ -614,13 +612,15 @@ export class WasmLedger implements StockLedger {
   }
 
   private reservationAt(r: number, id: string): ReservationState {
-    const lines: HoldLine[] = new Array(this.x.reservationLineCount(r));
-    for (let k = 0, cell = this.x.reservationFirstLine(r); cell >= 0; k++, cell = this.x.lineNext(cell)) {
-      const p = this.x.lineCellPosition(cell);
+    const n = this.x.reservationLines(this.s, r);
+    const out = this.linesOut;
+    const lines: HoldLine[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const p = out[2 * k];
       lines[k] = {
         sku: this.idString(IdKind.Sku, this.x.positionSku(p)),
         location: this.locationName(this.x.positionLocation(p)),
-        qty: this.x.lineCellQty(cell),
+        qty: out[2 * k + 1],
       };
     }
     const c = this.x.reservationChannel(r);
