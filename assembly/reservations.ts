@@ -49,10 +49,7 @@ export function resTouch(h: u32): void {
 const EFFECT_RELEASE_HELD = 1, EFFECT_COMMIT = 2, EFFECT_RELEASE_COMMITTED = 3, EFFECT_FULFILL = 4;
 
 function applyLines(r: u32, effect: i32): void {
-  const rec = resAddr(r);
-  let cell = load<u32>(rec, R_LINE_CELL);
-  const count = load<u32>(rec, R_LINE_COUNT);
-  for (let k: u32 = 0; k < count; k++, cell = cellAfter(cell)) {
+  for (let cell = load<u32>(resAddr(r), R_LINE_CELL); cell != END; cell = cellAfter(cell)) {
     const line = cellAddr(cell);
     const pos = posAddr(load<u32>(line));
     const qty = load<u32>(line, 4);

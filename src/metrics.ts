@@ -63,6 +63,12 @@ export const ledgerPositions = new client.Gauge({
   registers: [registry],
 });
 
+export const ledgerReservations = new client.Gauge({
+  name: "omnistock_ledger_reservations",
+  help: "Reservations kept (held, committed, and finished ones not yet purged), against OMNISTOCK_RESERVATIONS_MAX",
+  registers: [registry],
+});
+
 export const ledgerReservationsHeld = new client.Gauge({
   name: "omnistock_ledger_reservations_held",
   help: "Reservations currently in the held state",

@@ -3,7 +3,7 @@
 // reservations after OMNISTOCK_RESERVATION_RETENTION_SECONDS: with room for
 // 16 reservations and retention 0 it keeps taking holds long past that
 // capacity, a purged id reads 404 and takes a new hold, and /metrics counts
-// the purges. Also the setting's parsing, as a table.
+// the purges and the reservations kept. Also the setting's parsing, as a table.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
@@ -57,6 +57,8 @@ describe("reservation retention through a real engine", () => {
     const metrics = await call(engine, "GET", "/metrics");
     const purged = Number(/^omnistock_reservations_purged_total (\d+)$/m.exec(metrics.body as string)?.[1]);
     expect(purged).toBeGreaterThanOrEqual(9 * CAPACITY);
+    const kept = Number(/^omnistock_ledger_reservations (\d+)$/m.exec(metrics.body as string)?.[1]);
+    expect(kept).toBeLessThanOrEqual(CAPACITY);
   });
 
   it("answers 404 for a purged id, and a hold with it is a new reservation (201)", async () => {

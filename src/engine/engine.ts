@@ -17,7 +17,9 @@ import type {
   ReservationState, StockItem, StockWriteOutcome,
 } from "../ledger/types.js";
 import { WasmLedger, type LedgerCapacities } from "../ledger/wasm-ledger.js";
-import { countReservationOutcome, ledgerPositions, ledgerReservationsHeld, reservationsExpired, reservationsPurged } from "../metrics.js";
+import {
+  countReservationOutcome, ledgerPositions, ledgerReservations, ledgerReservationsHeld, reservationsExpired, reservationsPurged,
+} from "../metrics.js";
 import { DeltaFeed } from "../stream/feed.js";
 import { decodeCommand, encodeCommand, executeCommand, Op, type Command, type Execution } from "./commands.js";
 import { deltasOfLastCommand } from "./deltas.js";
@@ -219,6 +221,7 @@ export class OmnistockEngine implements Engine {
   private updateGauges(): void {
     const counts = this.ledger!.counts();
     ledgerPositions.set(counts.positions);
+    ledgerReservations.set(counts.reservations);
     ledgerReservationsHeld.set(counts.reservationsHeld);
   }
 

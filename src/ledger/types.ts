@@ -114,7 +114,7 @@ export interface LedgerCounts {
   skus: number;
   locations: number;
   channels: number;
-  reservations: number;
+  reservations: number; // kept: held, committed, and finished ones not yet purged
   reservationsHeld: number;
 }
 
