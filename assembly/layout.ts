@@ -44,6 +44,8 @@
 //
 // Memory per position at capacity: 48 (record) + 6 (slot) + 8 (change log)
 // + 0.125 (bit) = 62.1 bytes, within the 64-byte budget (ids aside).
+// Memory per reservation at capacity (outside that budget): 64 (record) +
+// 12–24 (slots) + 4 (heap) + 12 a cell × 8 cells by default ≈ 180 bytes.
 //
 // Position record (48 bytes; the budget is 64 per position including its slot):
 //   0 skuIdx u32 · 4 locIdx u32 · 8 onHand u32 · 12 reserved u32 ·

@@ -4,7 +4,8 @@
 // journal is durable up to it (group commit: one fsync for everything that
 // arrived meanwhile). An answer that changed nothing still waits for every
 // earlier record, because it may have read state they made. The engine also
-// owns recovery (snapshot + journal tail), the expiry sweeper and snapshots.
+// owns recovery (snapshot + journal tail), the sweeper (expiry, then the
+// purge of reservations finished longer than the retention ago) and snapshots.
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
