@@ -1,6 +1,7 @@
-// The id dictionaries: SKU, location, channel and reservation ids (UTF-8
-// bytes) mapped to dense indexes, inside linear memory so that any thread can
-// resolve an id without a JS Map. Each dictionary is a record array whose
+// The id dictionaries: SKU, location and channel ids (UTF-8 bytes) mapped
+// to dense indexes, inside linear memory so that any thread can resolve an id
+// without a JS Map. (Reservation ids, which are deleted when purged, have
+// their own table: reservation-ids.ts.) Each dictionary is a record array whose
 // first two u32 fields are (idOff, idLen) into the shared id-bytes arena, plus
 // an open-addressing table of 8-byte slots [u32 index+1 | u32 hash], linear
 // probing. Entries are never deleted except the newest ones when a

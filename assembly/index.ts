@@ -5,31 +5,34 @@
 
 import {
   chanFind, chanIncludes, chanIntern, channelApply, channelAvailableOf, chanStageLocation, chanStageReset,
-  availableOf, locFind, locIntern, locationApply, posAddr, posFindByKey, posRebuild, posDeriveSkuKeys, skuFind,
+  availableOf, locFind, locIntern, locationApply, posAddr, posFindByKey, posRebuild, skuFind,
   skuHead, stockAdjust as ledgerStockAdjust, stockSet as ledgerStockSet, txAbort as ledgerTxAbort,
   txBegin as ledgerTxBegin, txCommit as ledgerTxCommit, txTouched, txTouchedPosition, txChanged as ledgerTxChanged, locAddr, chanAddr, skuAddr,
   locEnabled, L_ENABLED, P_SAFETY, P_COMMITTED, P_LOC, P_NEXT, P_ON_HAND, P_RESERVED, P_SEQLOCK, P_SKU, P_VERSION, L_SAFETY, C_BUFFER,
   C_ALL, changesReset, changesFinishBumped,
 } from "./ledger";
 import {
-  expireDue, hold, resTouch, lastChanged, lastCreated, lastLineIndex, lastReservation, move, resAddr, resChannel, resExpiresAt,
-  resFind, resLineCount, resLinePosition, resLineQty, resStatus, stageLine, stagedAddr,
+  expireDue, hold, resTouch, lastChanged, lastCreated, lastLineIndex, lastReservation, move, resChannel, resExpiresAt,
+  resFind, resLinesTo, resStatus, stageLine, stagedAddr,
 } from "./reservations";
+import { purgeDue, reservationsLive } from "./retention";
+import { resRebuild } from "./reservation-ids";
+import { upgradeFromLayout2 } from "./upgrade";
 import { idRebuild } from "./ids";
 import { hashBytes } from "./hash";
 import {
-  CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES, H_LINES, H_LOCATIONS,
-  H_POSITIONS, H_RESERVATIONS, H_SKUS, H_CHANGES, HEADER, changeLog, posSlotCount, LINE_BYTES, LOCATION_BYTES, POSITION_BYTES, RESERVATION_BYTES,
-  SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_KEY_D, SCRATCH_RESULT, SKU_BYTES, SLOT_BYTES, chanBits, chanMask, chanSlots,
-  channels, heap, hget, idBytes, layoutAttach, layoutPlan, lines, locMask, locSlots, locations, posSlots,
-  positions, resMask, resSlots, reservations, skuMask, skuSlots, skus,
+  CELL_BYTES, CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CELLS, H_CELLS_FREE, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES,
+  H_LOCATIONS, H_POSITIONS, H_RESERVATIONS, H_SEQ, H_SKUS, H_CHANGES, HEADER, changeLog, posSlotCount, LOCATION_BYTES,
+  POSITION_BYTES, RESERVATION_BYTES, SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_KEY_D, SCRATCH_LINES, SCRATCH_RESULT, SKU_BYTES,
+  SLOT_BYTES, cellNext, cells, chanBits, chanMask, chanSlots, channels, heap, hget, idBytes, layoutAttach, layoutPlan,
+  locMask, locSlots, locations, posSlots, positions, resMask, resSlots, reservations, skuMask, skuSlots, skus,
 } from "./layout";
 import { Status } from "./status";
 
 // ── setup ──────────────────────────────────────────────────────────────────
 /** Plans the layout for these capacities; returns the bytes the memory must have (0: over 4 GiB). */
-export function plan(positionsMax: u32, skusMax: u32, reservationsMax: u32, linesMax: u32, idBytesMax: u32): f64 {
-  return <f64>layoutPlan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
+export function plan(positionsMax: u32, skusMax: u32, reservationsMax: u32, cellsMax: u32, idBytesMax: u32): f64 {
+  return <f64>layoutPlan(positionsMax, skusMax, reservationsMax, cellsMax, idBytesMax);
 }
 /** Loads the layout from the header (every instance, after plan on the writer). */
 export function attach(): void { layoutAttach(); }
@@ -132,12 +135,12 @@ export function channelAllLocations(c: u32): i32 { return load<u32>(chanAddr(c),
 export function locationEnabled(l: u32): i32 { return locEnabled(l) ? 1 : 0; }
 export function locationSafety(l: u32): u32 { return load<u32>(locAddr(l), L_SAFETY); }
 
-/** Where an id's bytes are: kind 0 SKU, 1 location, 2 channel, 3 reservation. */
+/** Where an id's bytes are: kind 0 SKU, 1 location, 2 channel (reservation ids are in cells, read by no one). */
 function idRecord(kind: i32, idx: u32): usize {
   if (kind == 0) return skuAddr(idx);
   if (kind == 1) return locAddr(idx);
-  if (kind == 2) return chanAddr(idx);
-  return resAddr(idx);
+  assert(kind == 2, "no id arena record of this kind");
+  return chanAddr(idx);
 }
 export function idOffset(kind: i32, idx: u32): u32 { return <u32>idBytes + load<u32>(idRecord(kind, idx)); }
 export function idLength(kind: i32, idx: u32): u32 { return load<u32>(idRecord(kind, idx), 4); }
@@ -212,6 +215,13 @@ export function expire(nowMs: f64, limit: u32): u32 {
   changesFinishBumped();
   return n;
 }
+/** Purges up to `limit` reservations finished at least retentionMs before nowMs; returns how many. Changes no position. */
+export function purge(nowMs: f64, retentionMs: f64, limit: u32): u32 {
+  changesReset();
+  return purgeDue(nowMs, retentionMs, limit);
+}
+/** Reservations kept (held, committed, or finished and not yet purged). */
+export function reservationCount(): u32 { return reservationsLive(); }
 /** The change log of the last command: count, then entries [posIdx, availableBefore] at changeLogBase. */
 export function changeCount(): u32 { return hget(H_CHANGES); }
 export function changeLogBase(): u32 { return <u32>changeLog; }
@@ -219,9 +229,8 @@ export function changeLogBase(): u32 { return <u32>changeLog; }
 export function reservationFind(s: usize, idLen: u32): i32 { return resFind(s + SCRATCH_KEY_D, idLen); }
 export function reservationStatus(r: u32): u32 { return resStatus(r); }
 export function reservationChannel(r: u32): i32 { return resChannel(r); }
-export function reservationLineCount(r: u32): u32 { return resLineCount(r); }
-export function reservationLinePosition(r: u32, k: u32): u32 { return resLinePosition(r, k); }
-export function reservationLineQty(r: u32, k: u32): u32 { return resLineQty(r, k); }
+/** Writes r's lines to the lines-out area (at s + 1280: [u32 posIdx | u32 qty] each); returns how many. */
+export function reservationLines(s: usize, r: u32): u32 { return resLinesTo(r, s + SCRATCH_LINES); }
 export function reservationExpiresAt(r: u32): f64 { return resExpiresAt(r); }
 
 // ── locations and channels ─────────────────────────────────────────────────
@@ -248,8 +257,9 @@ export function channelPut(s: usize, chanLen: u32, buffer: i64, mode: i32, stage
 
 // ── snapshots and determinism ──────────────────────────────────────────────
 // Persistent regions: 0 positions, 1 skus, 2 locations, 3 channels, 4 channel
-// bitsets, 5 reservations, 6 lines, 7 heap, 8 id bytes. Hash tables are derived
-// and rebuilt after a load.
+// bitsets, 5 reservations, 6 cells, 7 cell links, 8 heap, 9 id bytes. Hash
+// tables are derived and rebuilt after a load (the reservation table from the
+// slots its records keep).
 export function regionBase(i: i32): u32 {
   switch (i) {
     case 0: return <u32>positions;
@@ -258,9 +268,10 @@ export function regionBase(i: i32): u32 {
     case 3: return <u32>channels;
     case 4: return <u32>chanBits;
     case 5: return <u32>reservations;
-    case 6: return <u32>lines;
-    case 7: return <u32>heap;
-    case 8: return <u32>idBytes;
+    case 6: return <u32>cells;
+    case 7: return <u32>cellNext;
+    case 8: return <u32>heap;
+    case 9: return <u32>idBytes;
   }
   return 0;
 }
@@ -272,25 +283,29 @@ export function regionUsedBytes(i: i32): u32 {
     case 3: return hget(H_CHANNELS) * <u32>CHANNEL_BYTES;
     case 4: return hget(H_CHANNELS) * <u32>CHANNEL_BITS_BYTES;
     case 5: return hget(H_RESERVATIONS) * <u32>RESERVATION_BYTES;
-    case 6: return hget(H_LINES) * <u32>LINE_BYTES;
-    case 7: return hget(H_HEAP) << 2;
-    case 8: return hget(H_ID_BYTES);
+    case 6: return hget(H_CELLS) * <u32>CELL_BYTES;
+    case 7: return hget(H_CELLS) << 2;
+    case 8: return hget(H_HEAP) << 2;
+    case 9: return hget(H_ID_BYTES);
   }
   return 0;
 }
-export const REGIONS_PERSISTENT: i32 = 9;
+export const REGIONS_PERSISTENT: i32 = 10;
 export const HEADER_OFFSET: u32 = <u32>HEADER;
 export const HEADER_FIELDS: u32 = H_FIELDS;
 
-/** Rebuilds every hash table from the records, in index order. */
-/** Converts loaded layout-1 position records to this layout (call before rebuildIndexes). */
-export function upgradeLayout1(): void { posDeriveSkuKeys(); }
+/**
+ * Completes a snapshot of layout 1 or 2 whose bytes the wrapper has placed
+ * in this layout's regions (call before rebuildIndexes): see upgrade.ts.
+ */
+export function upgradeLayout2(): void { upgradeFromLayout2(); }
 
+/** Rebuilds every hash table from the records. */
 export function rebuildIndexes(): void {
   idRebuild(skus, SKU_BYTES, skuSlots, skuMask, hget(H_SKUS));
   idRebuild(locations, LOCATION_BYTES, locSlots, locMask, hget(H_LOCATIONS));
   idRebuild(channels, CHANNEL_BYTES, chanSlots, chanMask, hget(H_CHANNELS));
-  idRebuild(reservations, RESERVATION_BYTES, resSlots, resMask, hget(H_RESERVATIONS));
+  resRebuild();
   posRebuild();
 }
 
@@ -307,6 +322,7 @@ function fnv(h: u64, ptr: usize, len: usize): u64 {
 export function stateHash(): u64 {
   let h: u64 = 0xCBF29CE484222325;
   for (let f = H_POSITIONS; f <= H_HELD; f++) h = fnv(h, HEADER + (<usize>f << 2), 4);
+  for (let f = H_CELLS_FREE; f <= H_SEQ + 1; f++) h = fnv(h, HEADER + (<usize>f << 2), 4);
   // Positions without their seqlock word: it counts writes, rolled-back ones
   // included, so it is a concurrency device, not ledger state.
   const n = hget(H_POSITIONS);

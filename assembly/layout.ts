@@ -12,9 +12,10 @@
 //     +0 key A (256 B: sku) · +256 key B (location) · +512 key C (channel) ·
 //     +768 results (64 B) · +1024 key D (256 B: reservation id, kept apart so
 //     the wrapper can leave an id in place from a hold to its next move) ·
-//     +1280 spare
+//     +1280 lines out (800 B: a reservation's lines, [u32 posIdx | u32 qty] each) ·
+//     +2080 spare
 //
-// Regions, in address order (each 8-byte aligned):
+// Regions, in address order (each 8-byte aligned; reservations 64-byte aligned):
 //   positions     positionsMax × 48 B   (record below)
 //   posSlots      ⌈1.5 × positionsMax⌉ × 4 B  [u32 posIdx+1] keyed by (SKU tag: id
 //                 hash and length, locIdx), so a read by id needs no SKU-table probe;
@@ -27,11 +28,12 @@
 //   channels      CHANNELS_MAX × 24 B   [idOff, idLen, buffer, allLocations, locCount, spare]
 //   chanSlots     pow2 × 8 B
 //   chanBits      CHANNELS_MAX × 8 KiB  membership bitset over location indexes
-//   reservations  reservationsMax × 40 B (record in reservations.ts)
-//   resSlots      pow2 × 8 B
-//   lines         linesMax × 8 B        [u32 posIdx | u32 qty]
+//   reservations  reservationsMax × 64 B (record below; base 64-byte aligned: one record, one cache line)
+//   resSlots      pow2 slots × 8 B      [resIdx+1 | hash] keyed by id bytes (read by the writer only)
+//   cells         cellsMax × 8 B        reservation ids and lines, in chains (cells.ts)
+//   cellNext      cellsMax × 4 B        the next cell of each chain, or of the free list
 //   heap          reservationsMax × 4 B expiry min-heap of reservation indexes
-//   idBytes       idBytesMax B          every id's UTF-8 bytes, bump-allocated
+//   idBytes       idBytesMax B          SKU, location and channel ids' UTF-8 bytes, bump-allocated
 //   txTouched     STOCK_ITEMS_MAX × 24 B the open transaction's touched positions
 //   txSlots       pow2 × 4 B            dedupe of touched positions within a transaction
 //   staging       RESERVATION_LINES_MAX × 16 B  lines of the hold being checked
@@ -42,6 +44,8 @@
 //
 // Memory per position at capacity: 48 (record) + 6 (slot) + 8 (change log)
 // + 0.125 (bit) = 62.1 bytes, within the 64-byte budget (ids aside).
+// Memory per reservation at capacity (outside that budget): 64 (record) +
+// 12–24 (slots) + 4 (heap) + 12 a cell × 8 cells by default ≈ 180 bytes.
 //
 // Position record (48 bytes; the budget is 64 per position including its slot):
 //   0 skuIdx u32 · 4 locIdx u32 · 8 onHand u32 · 12 reserved u32 ·
@@ -52,6 +56,19 @@
 //   44 skuIdOff u32 (where the SKU id's bytes are in the id arena). 40 and 44
 //   follow from the SKU record; they are here so a probe checks a candidate
 //   with this record and the id bytes alone.
+//
+// Reservation record (64 bytes; a reservation is a record plus one chain of
+// cells: its id's bytes, then its lines):
+//   0 idCell u32 (first cell of the chain) · 4 idLen u32 · 8 status u32 (0: free
+//   record) · 12 channel i32 (-1: none) · 16 lineCell u32 (first line's cell) ·
+//   20 lineCount u32 · 24 expiresAt f64 (epoch ms) · 32 heapSlot u32 (index+1 in
+//   the heap; 0: not in it) · 36 tableSlot u32 (its slot in resSlots) ·
+//   40 finishedAt f64 (epoch ms; when it became released, expired or fulfilled) ·
+//   48 next u32 (the next finished reservation, or the next free record; END:
+//   none) · 52 idHash u32 · 56 seq u64 (creation number: expiry ties go to the
+//   older, and indexes are reused, so the index cannot tell). tableSlot and
+//   idHash let a snapshot restore the table byte for byte: with deletions, its
+//   layout depends on history, not only on the records.
 
 import { CHANNELS_MAX, LOCATIONS_MAX, RESERVATION_LINES_MAX, SLOTS_PER_TWO_ENTRIES, STOCK_ITEMS_MAX } from "./constants";
 
@@ -63,20 +80,26 @@ export const SCRATCH_KEY_B: usize = 256;
 export const SCRATCH_KEY_C: usize = 512;
 export const SCRATCH_RESULT: usize = 768;
 export const SCRATCH_KEY_D: usize = 1024;
+export const SCRATCH_LINES: usize = 1280;
 export const REGIONS_BASE: usize = 131072;
 export const LAYOUT_MAGIC: u32 = 0x4f4d4e49; // "OMNI"
-export const LAYOUT_VERSION: u32 = 2;
+export const LAYOUT_VERSION: u32 = 3;
 
 export const POSITION_BYTES: usize = 48;
 export const SKU_BYTES: usize = 24;
 export const LOCATION_BYTES: usize = 24;
 export const CHANNEL_BYTES: usize = 24;
-export const RESERVATION_BYTES: usize = 40;
-export const LINE_BYTES: usize = 8;
+export const RESERVATION_BYTES: usize = 64;
+export const CELL_BYTES: usize = 8;
 export const SLOT_BYTES: usize = 8;
 export const CHANNEL_BITS_BYTES: usize = <usize>LOCATIONS_MAX >> 3;
 export const TOUCHED_BYTES: usize = 24;
 export const STAGING_BYTES: usize = 16;
+
+// Reservation record fields and statuses (the record is drawn above).
+export const R_ID_CELL = 0, R_ID_LEN = 4, R_STATUS = 8, R_CHANNEL = 12, R_LINE_CELL = 16, R_LINE_COUNT = 20;
+export const R_EXPIRES = 24, R_HEAP = 32, R_SLOT = 36, R_FINISHED = 40, R_NEXT = 48, R_HASH = 52, R_SEQ = 56;
+export const FREE: u32 = 0, HELD: u32 = 1, COMMITTED: u32 = 2, FULFILLED: u32 = 3, RELEASED: u32 = 4, EXPIRED: u32 = 5;
 
 // Header fields (u32 each, at HEADER + 4 × index). Counts live here, in shared
 // memory, so readers and snapshots see them; bases are copied into globals.
@@ -90,9 +113,9 @@ export const H_SKUS = 6;
 export const H_LOCATIONS = 7;
 export const H_CHANNELS = 8;
 export const H_RESERVATIONS_MAX = 9;
-export const H_RESERVATIONS = 10;
-export const H_LINES_MAX = 11;
-export const H_LINES = 12;
+export const H_RESERVATIONS = 10; // records in use or free: the region's high-water mark
+export const H_CELLS_MAX = 11;
+export const H_CELLS = 12; // cells in use or free: the region's high-water mark
 export const H_HEAP = 13;
 export const H_ID_BYTES_MAX = 14;
 export const H_ID_BYTES = 15;
@@ -104,11 +127,22 @@ export const H_CHAN_SLOTS = 20;
 export const H_RES_SLOTS = 21;
 export const H_TX_SLOTS = 22;
 export const H_CHANGES = 23; // entries in the change log of the current command
-export const H_BASES = 24; // 20 region bases follow, in the order of the diagram
-export const H_FIELDS = 48;
+export const H_CELLS_FREE = 24; // first free cell (END: none)
+export const H_CELLS_FREE_COUNT = 25;
+export const H_RES_FREE = 26; // first free record (END: none)
+export const H_RES_FREE_COUNT = 27;
+export const H_FINISHED_HEAD = 28; // oldest finished reservation, the next to purge (END: none)
+export const H_FINISHED_TAIL = 29;
+export const H_LEGACY_LAST = 30; // last of the finished reservations an older layout brought in, unstamped (END: none)
+export const H_SEQ = 32; // u64 at fields 32–33 (8-byte aligned): reservations ever created
+export const H_BASES = 34; // 21 region bases follow, in the order of the diagram
+export const H_FIELDS = 56;
+export const END: u32 = 0xFFFFFFFF; // "no index" in u32 link fields
 
 @inline export function hget(field: i32): u32 { return load<u32>(HEADER + (<usize>field << 2)); }
 @inline export function hset(field: i32, value: u32): void { store<u32>(HEADER + (<usize>field << 2), value); }
+@inline export function hget64(field: i32): u64 { return load<u64>(HEADER + (<usize>field << 2)); }
+@inline export function hset64(field: i32, value: u64): void { store<u64>(HEADER + (<usize>field << 2), value); }
 
 // Region bases (per instance, loaded from the header).
 export let positions: usize = 0;
@@ -122,8 +156,10 @@ export let chanSlots: usize = 0;
 export let chanBits: usize = 0;
 export let reservations: usize = 0;
 export let resSlots: usize = 0;
-export let lines: usize = 0;
+export let cells: usize = 0;
+export let cellNext: usize = 0;
 export let heap: usize = 0;
+@inline export function resAddr(r: u32): usize { return reservations + <usize>r * RESERVATION_BYTES; }
 export let idBytes: usize = 0;
 export let touchedBase: usize = 0;
 export let txSlots: usize = 0;
@@ -153,6 +189,7 @@ function slotsFor(entries: u32): u32 {
 }
 
 @inline function align8(n: u64): u64 { return (n + 7) & ~7; }
+@inline function align64(n: u64): u64 { return (n + 63) & ~63; }
 
 // Bump pointer of layoutPlan; no allocation (the ledger has no heap).
 let planAt: u64 = 0;
@@ -166,7 +203,7 @@ function place(region: i32, bytes: u64): void {
  * Returns the total bytes the memory must hold, or 0 when they exceed 4 GiB.
  * The memory must already be grown to that size before the ledger is used.
  */
-export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32, linesMax: u32, idBytesMax: u32): u64 {
+export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32, cellsMax: u32, idBytesMax: u32): u64 {
   const posSlots = positionSlotsFor(positionsMax);
   const skuSlotCount = slotsFor(skusMax);
   const locSlotCount = slotsFor(LOCATIONS_MAX);
@@ -183,17 +220,19 @@ export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32
   place(6, <u64>CHANNELS_MAX * CHANNEL_BYTES);
   place(7, <u64>chanSlotCount * SLOT_BYTES);
   place(8, <u64>CHANNELS_MAX * CHANNEL_BITS_BYTES);
+  planAt = align64(planAt);
   place(9, <u64>reservationsMax * RESERVATION_BYTES);
   place(10, <u64>resSlotCount * SLOT_BYTES);
-  place(11, <u64>linesMax * LINE_BYTES);
-  place(12, <u64>reservationsMax * 4);
-  place(13, <u64>idBytesMax);
-  place(14, <u64>STOCK_ITEMS_MAX * TOUCHED_BYTES);
-  place(15, <u64>txSlotCount * 4);
-  place(16, <u64>RESERVATION_LINES_MAX * STAGING_BYTES);
-  place(17, <u64>CHANNEL_BITS_BYTES);
-  place(18, <u64>positionsMax * 8);
-  place(19, (<u64>positionsMax + 7) >> 3);
+  place(11, <u64>cellsMax * CELL_BYTES);
+  place(12, <u64>cellsMax * 4);
+  place(13, <u64>reservationsMax * 4);
+  place(14, <u64>idBytesMax);
+  place(15, <u64>STOCK_ITEMS_MAX * TOUCHED_BYTES);
+  place(16, <u64>txSlotCount * 4);
+  place(17, <u64>RESERVATION_LINES_MAX * STAGING_BYTES);
+  place(18, <u64>CHANNEL_BITS_BYTES);
+  place(19, <u64>positionsMax * 8);
+  place(20, (<u64>positionsMax + 7) >> 3);
   const at = planAt;
   if (at >= 0xFFFF0000) return 0;
   hset(H_MAGIC, LAYOUT_MAGIC);
@@ -202,7 +241,7 @@ export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32
   hset(H_POSITIONS_MAX, positionsMax);
   hset(H_SKUS_MAX, skusMax);
   hset(H_RESERVATIONS_MAX, reservationsMax);
-  hset(H_LINES_MAX, linesMax);
+  hset(H_CELLS_MAX, cellsMax);
   hset(H_ID_BYTES_MAX, idBytesMax);
   hset(H_POS_SLOTS, posSlots);
   hset(H_SKU_SLOTS, skuSlotCount);
@@ -210,6 +249,11 @@ export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32
   hset(H_CHAN_SLOTS, chanSlotCount);
   hset(H_RES_SLOTS, resSlotCount);
   hset(H_TX_SLOTS, txSlotCount);
+  hset(H_CELLS_FREE, END);
+  hset(H_RES_FREE, END);
+  hset(H_FINISHED_HEAD, END);
+  hset(H_FINISHED_TAIL, END);
+  hset(H_LEGACY_LAST, END);
   return at;
 }
 
@@ -227,15 +271,16 @@ export function layoutAttach(): void {
   chanBits = hget(H_BASES + 8);
   reservations = hget(H_BASES + 9);
   resSlots = hget(H_BASES + 10);
-  lines = hget(H_BASES + 11);
-  heap = hget(H_BASES + 12);
-  idBytes = hget(H_BASES + 13);
-  touchedBase = hget(H_BASES + 14);
-  txSlots = hget(H_BASES + 15);
-  staging = hget(H_BASES + 16);
-  chanTemp = hget(H_BASES + 17);
-  changeLog = hget(H_BASES + 18);
-  changeBits = hget(H_BASES + 19);
+  cells = hget(H_BASES + 11);
+  cellNext = hget(H_BASES + 12);
+  heap = hget(H_BASES + 13);
+  idBytes = hget(H_BASES + 14);
+  touchedBase = hget(H_BASES + 15);
+  txSlots = hget(H_BASES + 16);
+  staging = hget(H_BASES + 17);
+  chanTemp = hget(H_BASES + 18);
+  changeLog = hget(H_BASES + 19);
+  changeBits = hget(H_BASES + 20);
   posSlotCount = hget(H_POS_SLOTS);
   skuMask = hget(H_SKU_SLOTS) - 1;
   locMask = hget(H_LOC_SLOTS) - 1;

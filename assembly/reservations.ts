@@ -1,43 +1,36 @@
 // Reservations: all-or-nothing holds over up to 100 merged lines, their
-// lifecycle moves, and expiry through a binary min-heap ordered by
-// (expiresAt, creation index), so expiring a million holds never scans. A
-// reservation that leaves `held` stays in the heap until it surfaces (lazy
-// deletion): every reservation enters the heap once, so reservationsMax
-// bounds it.
+// lifecycle moves, and expiry through the expiry heap (heap.ts). A record
+// (layout.ts) holds the reservation's figures; its id bytes and lines are one
+// chain of cells (cells.ts). Records and cells come from the free lists that
+// purges fill (retention.ts), else from the never-used part of their regions.
 //
-// Reservation record (40 bytes):
-//   0 idOff u32 · 4 idLen u32 · 8 status u32 · 12 channel i32 (-1: none) ·
-//   16 linesOff u32 (index into the lines region) · 20 lineCount u32 ·
-//   24 expiresAt f64 (epoch ms) · 32 heapSlot u32 (index+1 in the heap; 0: not
-//   in it) · 36 groupOff u32 (future: a hold on a location group, resolved later)
-// Line (8 bytes): posIdx u32 · qty u32
+// Line cell (8 bytes): posIdx u32 · qty u32
 // Staged line (16 bytes, the hold being checked): posIdx i32 (-1: unknown) ·
 //   locIdx i32 (-1: unknown) · qty u32 · checkedAvailable u32
 
 import { NONE, QUANTITY_MAX, RESERVATION_LINES_MAX } from "./constants";
+import { cellAddr, cellAfter, cellsFit, cellsPutId, cellsTake, idCellsFor } from "./cells";
 import { hashBytes } from "./hash";
-import { idFind, idPublish, idStore } from "./ids";
+import { heapAt, heapPop, heapPush } from "./heap";
 import {
-  H_HEAP, H_HELD, H_LINES, H_LINES_MAX, H_RESERVATIONS, H_RESERVATIONS_MAX, RESERVATION_BYTES, STAGING_BYTES,
-  hget, hset, heap, lines, resMask, resSlots, reservations, staging,
+  COMMITTED, EXPIRED, FULFILLED, HELD, H_HEAP, H_HELD, H_SEQ, RELEASED, R_CHANNEL, R_EXPIRES, R_FINISHED, R_ID_CELL,
+  R_ID_LEN, R_LINE_CELL, R_LINE_COUNT, R_NEXT, R_SEQ, R_STATUS, STAGING_BYTES, END, hget, hget64, hset, hset64, resAddr,
+  resMask, resSlots, staging,
 } from "./layout";
 import {
   P_COMMITTED, P_ON_HAND, P_RESERVED, availableOf, noteChange, chanFind, chanIncludes, channelAvailableOf,
   locEnabled, posAddr, writeBegin, writeEnd, bumpVersion,
 } from "./ledger";
+import { resFindHashed, resPublish } from "./reservation-ids";
+import { finish, recordFits, recordTake } from "./retention";
 import { Status } from "./status";
 
-export const HELD: u32 = 1, COMMITTED: u32 = 2, FULFILLED: u32 = 3, RELEASED: u32 = 4, EXPIRED: u32 = 5;
 export const MOVE_COMMIT: i32 = 1, MOVE_RELEASE: i32 = 2, MOVE_FULFILL: i32 = 3;
 
-const R_STATUS = 8, R_CHANNEL = 12, R_LINES = 16, R_LINE_COUNT = 20, R_EXPIRES = 24, R_HEAP = 32;
-
-@inline export function resAddr(r: u32): usize { return reservations + <usize>r * RESERVATION_BYTES; }
-@inline function lineAddr(i: u32): usize { return lines + (<usize>i << 3); }
 @inline export function stagedAddr(i: u32): usize { return staging + <usize>i * STAGING_BYTES; }
 
 export function resFind(key: usize, len: u32): i32 {
-  return idFind(reservations, RESERVATION_BYTES, resSlots, resMask, key, len, hashBytes(key, len));
+  return resFindHashed(key, len, hashBytes(key, len));
 }
 
 // Written by resTouch so the load it issues is not dropped; never read.
@@ -48,70 +41,6 @@ export function resTouch(h: u32): void {
   resTouched = load<u32>(resSlots + (<usize>(h & resMask) << 3));
 }
 
-// ── expiry heap ────────────────────────────────────────────────────────────
-@inline function heapAt(i: u32): u32 { return load<u32>(heap + (<usize>i << 2)); }
-
-@inline
-function heapPut(i: u32, r: u32): void {
-  store<u32>(heap + (<usize>i << 2), r);
-  store<u32>(resAddr(r), i + 1, R_HEAP);
-}
-
-/** True when reservation a expires before b (ties: the older first). */
-@inline
-function before(a: u32, b: u32): bool {
-  const ea = load<f64>(resAddr(a), R_EXPIRES), eb = load<f64>(resAddr(b), R_EXPIRES);
-  return ea < eb || (ea == eb && a < b);
-}
-
-function siftUp(i: u32): void {
-  const r = heapAt(i);
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    const pr = heapAt(parent);
-    if (!before(r, pr)) break;
-    heapPut(i, pr);
-    i = parent;
-  }
-  heapPut(i, r);
-}
-
-function siftDown(i: u32): void {
-  const n = hget(H_HEAP);
-  const r = heapAt(i);
-  while (true) {
-    const left: u32 = 2 * i + 1;
-    if (left >= n) break;
-    let child: u32 = left;
-    if (left + 1 < n && before(heapAt(left + 1), heapAt(left))) child = left + 1;
-    const cr = heapAt(child);
-    if (!before(cr, r)) break;
-    heapPut(i, cr);
-    i = child;
-  }
-  heapPut(i, r);
-}
-
-function heapPush(r: u32): void {
-  const n = hget(H_HEAP);
-  hset(H_HEAP, n + 1);
-  heapPut(n, r);
-  siftUp(n);
-}
-
-/** Removes the heap's earliest entry. */
-function heapPop(): void {
-  const last = hget(H_HEAP) - 1;
-  const top = heapAt(0);
-  store<u32>(resAddr(top), 0, R_HEAP);
-  hset(H_HEAP, last);
-  if (last > 0) {
-    heapPut(0, heapAt(last));
-    siftDown(0);
-  }
-  store<u32>(heap + (<usize>last << 2), 0);
-}
-
 // ── line effects ───────────────────────────────────────────────────────────
 // Each effect changes reserved or committed of every line by its qty (any
 // such change moves a reported figure, so each line's position is logged and
@@ -120,10 +49,8 @@ function heapPop(): void {
 const EFFECT_RELEASE_HELD = 1, EFFECT_COMMIT = 2, EFFECT_RELEASE_COMMITTED = 3, EFFECT_FULFILL = 4;
 
 function applyLines(r: u32, effect: i32): void {
-  const rec = resAddr(r);
-  const first = load<u32>(rec, R_LINES), count = load<u32>(rec, R_LINE_COUNT);
-  for (let k: u32 = 0; k < count; k++) {
-    const line = lineAddr(first + k);
+  for (let cell = load<u32>(resAddr(r), R_LINE_CELL); cell != END; cell = cellAfter(cell)) {
+    const line = cellAddr(cell);
     const pos = posAddr(load<u32>(line));
     const qty = load<u32>(line, 4);
     const reserved = load<u32>(pos, P_RESERVED), committed = load<u32>(pos, P_COMMITTED);
@@ -146,25 +73,27 @@ function applyLines(r: u32, effect: i32): void {
   }
 }
 
-function setStatus(r: u32, status: u32): void {
+/** Moves r to `status` at nowMs; a finishing status queues it for the purge. */
+function setStatus(r: u32, status: u32, nowMs: f64): void {
   const rec = resAddr(r);
   const old = load<u32>(rec, R_STATUS);
   // Leaving `held` leaves the heap entry in place (lazy deletion): commit and
   // release stay O(1), and the sweeper discards the entry when it surfaces.
   if (old == HELD) hset(H_HELD, hget(H_HELD) - 1);
   store<u32>(rec, status, R_STATUS);
+  if (status != COMMITTED) finish(r, nowMs);
 }
 
-function expireNow(r: u32): void {
+function expireNow(r: u32, nowMs: f64): void {
   applyLines(r, EFFECT_RELEASE_HELD);
-  setStatus(r, EXPIRED);
+  setStatus(r, EXPIRED, nowMs);
 }
 
 /** Expires r when it is held and due at nowMs; returns true when it did. */
 function expireIfDue(r: u32, nowMs: f64): bool {
   const rec = resAddr(r);
   if (load<u32>(rec, R_STATUS) != HELD || load<f64>(rec, R_EXPIRES) > nowMs) return false;
-  expireNow(r);
+  expireNow(r, nowMs);
   return true;
 }
 
@@ -179,7 +108,7 @@ export function expireDue(nowMs: f64, limit: u32): u32 {
     }
     if (load<f64>(resAddr(r), R_EXPIRES) > nowMs) break;
     heapPop();
-    expireNow(r);
+    expireNow(r, nowMs);
     n++;
   }
   return n;
@@ -206,14 +135,14 @@ export function stageLine(i: u32, pos: i32, loc: i32, qty: u32): void {
 function sameRequest(r: u32, channel: i32, n: u32): bool {
   const rec = resAddr(r);
   if (load<i32>(rec, R_CHANNEL) != channel || load<u32>(rec, R_LINE_COUNT) != n) return false;
-  const first = load<u32>(rec, R_LINES);
+  const first = load<u32>(rec, R_LINE_CELL);
   for (let i: u32 = 0; i < n; i++) {
     const s = stagedAddr(i);
     const pos = load<i32>(s);
     if (pos < 0) return false;
     let found = false;
-    for (let k: u32 = 0; k < n; k++) {
-      const line = lineAddr(first + k);
+    for (let cell = first; cell != END; cell = cellAfter(cell)) {
+      const line = cellAddr(cell);
       if (load<u32>(line) == <u32>pos) {
         found = load<u32>(line, 4) == load<u32>(s, 8);
         break;
@@ -236,7 +165,7 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
   lastChanged = false;
   lastLineIndex = NONE;
   assert(n >= 1 && n <= RESERVATION_LINES_MAX, "hold line count out of range");
-  const existing = idFind(reservations, RESERVATION_BYTES, resSlots, resMask, idKey, idLen, h);
+  const existing = resFindHashed(idKey, idLen, h);
   const channel = chanLen == 0 ? NONE : chanFind(chanKey, chanLen);
   if (existing >= 0) {
     lastReservation = existing;
@@ -266,23 +195,31 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
   }
   if (short) return Status.InsufficientStock;
 
-  const r = hget(H_RESERVATIONS);
-  const firstLine = hget(H_LINES);
-  if (r >= hget(H_RESERVATIONS_MAX) || <u64>firstLine + n > <u64>hget(H_LINES_MAX)) return Status.LedgerFull;
-  const off = idStore(idKey, idLen);
-  if (off < 0) return Status.LedgerFull;
+  // Capacity: a record and a chain for the id and the lines, both checked before anything is taken.
+  if (!recordFits() || !cellsFit(idCellsFor(idLen) + n)) return Status.LedgerFull;
+  const r = recordTake();
+  const chain = cellsTake(idCellsFor(idLen) + n);
+  const firstLine = cellsPutId(chain, idKey, idLen);
+  const seq = hget64(H_SEQ);
+  hset64(H_SEQ, seq + 1);
 
   const rec = resAddr(r);
+  store<u32>(rec, chain, R_ID_CELL);
+  store<u32>(rec, idLen, R_ID_LEN);
   store<u32>(rec, HELD, R_STATUS);
   store<i32>(rec, channel, R_CHANNEL);
-  store<u32>(rec, firstLine, R_LINES);
+  store<u32>(rec, firstLine, R_LINE_CELL);
   store<u32>(rec, n, R_LINE_COUNT);
   store<f64>(rec, nowMs + ttlMs, R_EXPIRES);
-  for (let i: u32 = 0; i < n; i++) {
+  store<f64>(rec, 0, R_FINISHED);
+  store<u32>(rec, END, R_NEXT);
+  store<u64>(rec, seq, R_SEQ);
+  let cell = firstLine;
+  for (let i: u32 = 0; i < n; i++, cell = cellAfter(cell)) {
     const s = stagedAddr(i);
     const posIdx = load<u32>(s);
     const qty = load<u32>(s, 8);
-    const line = lineAddr(firstLine + i);
+    const line = cellAddr(cell);
     store<u32>(line, posIdx);
     store<u32>(line, qty, 4);
     const pos = posAddr(posIdx);
@@ -295,10 +232,8 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
     store<u32>(pos, load<u32>(pos, P_RESERVED) + qty, P_RESERVED);
     writeEnd(pos);
   }
-  hset(H_LINES, firstLine + n);
-  hset(H_RESERVATIONS, r + 1);
   hset(H_HELD, hget(H_HELD) + 1);
-  idPublish(reservations, RESERVATION_BYTES, resSlots, resMask, r, <u32>off, idLen, h);
+  resPublish(r, h);
   heapPush(r);
   lastReservation = r;
   lastCreated = true;
@@ -321,19 +256,19 @@ export function move(key: usize, len: u32, kind: i32, nowMs: f64): i32 {
     if (status == COMMITTED) return Status.Ok;
     if (status != HELD) return Status.InvalidTransition;
     applyLines(r, EFFECT_COMMIT);
-    setStatus(r, COMMITTED);
+    setStatus(r, COMMITTED, nowMs);
   } else if (kind == MOVE_RELEASE) {
     if (status == RELEASED) return Status.Ok;
     if (status == HELD) applyLines(r, EFFECT_RELEASE_HELD);
     else if (status == COMMITTED) applyLines(r, EFFECT_RELEASE_COMMITTED);
     else return Status.InvalidTransition;
-    setStatus(r, RELEASED);
+    setStatus(r, RELEASED, nowMs);
   } else {
     assert(kind == MOVE_FULFILL, "unknown reservation move");
     if (status == FULFILLED) return Status.Ok;
     if (status != COMMITTED) return Status.InvalidTransition;
     applyLines(r, EFFECT_FULFILL);
-    setStatus(r, FULFILLED);
+    setStatus(r, FULFILLED, nowMs);
   }
   lastChanged = true;
   return Status.Ok;
@@ -342,7 +277,12 @@ export function move(key: usize, len: u32, kind: i32, nowMs: f64): i32 {
 // ── reads ──────────────────────────────────────────────────────────────────
 export function resStatus(r: u32): u32 { return load<u32>(resAddr(r), R_STATUS); }
 export function resChannel(r: u32): i32 { return load<i32>(resAddr(r), R_CHANNEL); }
-export function resLineCount(r: u32): u32 { return load<u32>(resAddr(r), R_LINE_COUNT); }
-export function resLinePosition(r: u32, k: u32): u32 { return load<u32>(lineAddr(load<u32>(resAddr(r), R_LINES) + k)); }
-export function resLineQty(r: u32, k: u32): u32 { return load<u32>(lineAddr(load<u32>(resAddr(r), R_LINES) + k), 4); }
+/** Copies r's lines ([u32 posIdx | u32 qty] each, in order) to out; returns how many. */
+export function resLinesTo(r: u32, out: usize): u32 {
+  let k: u32 = 0;
+  for (let cell = load<u32>(resAddr(r), R_LINE_CELL); cell != END; cell = cellAfter(cell), k++) {
+    store<u64>(out + (<usize>k << 3), load<u64>(cellAddr(cell)));
+  }
+  return k;
+}
 export function resExpiresAt(r: u32): f64 { return load<f64>(resAddr(r), R_EXPIRES); }

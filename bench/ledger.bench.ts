@@ -1,8 +1,10 @@
 // The ledger's hot paths, in-process and single-threaded, beside the plain
 // TypeScript reference model (Map<string, …>) measured in the same run: ATP
-// reads, single-line hold+release, 5-line holds, commit+fulfill. Called with
-// string ids, as the server calls them. Each tinybench iteration runs a batch
-// of BATCH operations so the timer's own cost does not dominate.
+// reads, single-line hold+release, 5-line holds, commit+fulfill, and
+// hold+release with a purge after each batch (retention 0: the steady state of
+// a ledger that reuses purged room). Called with string ids, as the server
+// calls them. Each tinybench iteration runs a batch of BATCH operations so the
+// timer's own cost does not dominate.
 //
 // Run: npm run bench   (or: node dist/bench/ledger.bench.js after npm run build)
 
@@ -64,7 +66,7 @@ function nextIds(n: number): string[] {
 interface Row { workload: string; system: string; opsPerSec: number }
 
 async function main(): Promise<void> {
-  const wasm = new WasmLedger({ positionsMax: SKUS * LOCATIONS.length * 2, reservationsMax: 16_000_000, linesMax: 48_000_000 });
+  const wasm = new WasmLedger({ positionsMax: SKUS * LOCATIONS.length * 2, reservationsMax: 16_000_000, reservationCellsMax: 64_000_000 });
   const reference = new ReferenceLedger();
   stock(wasm);
   stock(reference);
@@ -114,6 +116,23 @@ async function main(): Promise<void> {
       if (wasm.moveStatus(batch[i], 1, now) !== LedgerStatus.Ok) failed++;
       if (wasm.moveStatus(batch[i], 3, now) !== LedgerStatus.Ok) failed++;
     }
+  });
+  // Their own ledgers, so that the purges take this task's reservations, not the millions the others left.
+  const purging = new WasmLedger({ positionsMax: SKUS * LOCATIONS.length * 2, reservationsMax: 4 * BATCH });
+  const purgingReference = new ReferenceLedger();
+  stock(purging);
+  stock(purgingReference);
+  bench.add("hold+release, purged|omnistock", () => {
+    const batch = nextIds(BATCH);
+    for (let i = 0; i < BATCH; i++) {
+      if (purging.placeHold(batch[i], null, oneLine[i & 65535], 900_000, now) !== LedgerStatus.Ok) failed++;
+      if (purging.moveStatus(batch[i], 2, now) !== LedgerStatus.Ok) failed++;
+    }
+    if (purging.purge(now, 0, BATCH) !== BATCH) failed++;
+  });
+  bench.add("hold+release, purged|reference", () => {
+    holdRelease(purgingReference, oneLine, now)();
+    if (purgingReference.purge(now, 0, BATCH) !== BATCH) failed++;
   });
   bench.add("hold+commit+fulfill|reference", () => {
     const batch = nextIds(BATCH);

@@ -63,6 +63,12 @@ export const ledgerPositions = new client.Gauge({
   registers: [registry],
 });
 
+export const ledgerReservations = new client.Gauge({
+  name: "omnistock_ledger_reservations",
+  help: "Reservations kept (held, committed, and finished ones not yet purged), against OMNISTOCK_RESERVATIONS_MAX",
+  registers: [registry],
+});
+
 export const ledgerReservationsHeld = new client.Gauge({
   name: "omnistock_ledger_reservations_held",
   help: "Reservations currently in the held state",
@@ -72,5 +78,11 @@ export const ledgerReservationsHeld = new client.Gauge({
 export const reservationsExpired = new client.Counter({
   name: "omnistock_reservations_expired_total",
   help: "Held reservations expired by the TTL sweeper",
+  registers: [registry],
+});
+
+export const reservationsPurged = new client.Counter({
+  name: "omnistock_reservations_purged_total",
+  help: "Finished reservations purged after the retention (OMNISTOCK_RESERVATION_RETENTION_SECONDS)",
   registers: [registry],
 });

@@ -31,6 +31,7 @@ export async function startOmnistock(config: Config, log: (m: string) => void = 
     positionsMax: config.positionsMax,
     skusMax: config.skusMax,
     reservationsMax: config.reservationsMax,
+    reservationRetentionMs: config.reservationRetentionSeconds * 1000,
     snapshotEveryRecords: config.snapshotEveryRecords,
     expiryIntervalMs: config.expiryIntervalMs,
     streamRetention: config.streamRetention,

@@ -1,23 +1,36 @@
 // Proves the engine is deterministic and durable in-process: replaying the
 // journal (with or without a snapshot) rebuilds byte-identical ledger state,
-// and expiry stamped with the writer's clock replays the same way.
+// and expiry and purges stamped with the writer's clock replay the same way,
+// also when purged records, cells and table slots were reused.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { OmnistockEngine } from "../src/engine/engine.js";
+import { OmnistockEngine, type EngineOptions } from "../src/engine/engine.js";
+import { reservationsPurged } from "../src/metrics.js";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function newEngine(dataDir: string, clock: () => number): OmnistockEngine {
+function newEngine(dataDir: string, clock: () => number, options: Partial<EngineOptions> = {}): OmnistockEngine {
   return new OmnistockEngine({
     dataDir, positionsMax: 10_000, reservationsMax: 10_000, snapshotEveryRecords: 1_000_000,
-    expiryIntervalMs: 1000, clock, log: () => undefined,
+    expiryIntervalMs: 1000, clock, log: () => undefined, ...options,
   });
+}
+
+/** Few reservations, kept briefly once finished: the workload's sweeps purge, and its holds reuse the room. */
+const PURGING: Partial<EngineOptions> = { reservationsMax: 48, reservationRetentionMs: 1_500 };
+
+async function purgedSoFar(): Promise<number> {
+  return (await reservationsPurged.get()).values[0]?.value ?? 0;
+}
+
+function sweep(engine: OmnistockEngine): void {
+  (engine as unknown as { sweep(): void }).sweep();
 }
 
 // A small seeded generator so a failure can be reproduced from the printed seed.
@@ -51,7 +64,7 @@ async function workload(engine: OmnistockEngine, seed: number, steps: number, cl
       }));
     } else if (r < 0.8) pending.push(engine.move(`r${Math.floor(random() * steps)}`, pick(["commit", "release", "fulfill"] as const)));
     else if (r < 0.85) pending.push(engine.putLocation(pick(locations), { enabled: random() < 0.8, safetyStock: Math.floor(random() * 3) }));
-    else (engine as unknown as { sweep(): void }).sweep();
+    else sweep(engine);
     if (midway && i === Math.floor(steps / 2)) {
       await Promise.all(pending);
       await midway();
@@ -106,6 +119,80 @@ describe("engine recovery", () => {
     again.ledgerView.readPosition("after", "s1", figures);
     expect(figures.onHand).toBe(3);
     await again.close();
+  });
+
+  for (const seed of [4, 5]) {
+    it(`replays a journal with purges and reused room into identical state (seed ${seed})`, async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
+      dirs.push(dataDir);
+      const clock = { now: 1_700_000_000_000 };
+      const live = newEngine(dataDir, () => clock.now, PURGING);
+      await live.recover();
+      const purgedBefore = await purgedSoFar();
+      await workload(live, seed, 1500, clock);
+      expect(await purgedSoFar() - purgedBefore).toBeGreaterThan(48); // more than the capacity: records were reused
+      const liveHash = live.ledgerView.stateHash();
+      const liveCounts = live.ledgerView.counts();
+      await live.close();
+
+      const replayed = newEngine(dataDir, () => clock.now, PURGING);
+      await replayed.recover();
+      expect(replayed.ledgerView.counts()).toEqual(liveCounts);
+      expect(replayed.ledgerView.stateHash()).toBe(liveHash);
+      await replayed.close();
+    });
+  }
+
+  it("recovers from a snapshot plus a journal tail, both with purges, into identical state", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
+    dirs.push(dataDir);
+    const clock = { now: 1_700_000_000_000 };
+    const live = newEngine(dataDir, () => clock.now, PURGING);
+    await live.recover();
+    const purgedBefore = await purgedSoFar();
+    let purgedAtSnapshot = 0;
+    await workload(live, 8, 2000, clock, async () => {
+      purgedAtSnapshot = await purgedSoFar();
+      await live.snapshotNow();
+    });
+    expect(purgedAtSnapshot - purgedBefore).toBeGreaterThan(0);
+    expect(await purgedSoFar() - purgedAtSnapshot).toBeGreaterThan(0);
+    const liveHash = live.ledgerView.stateHash();
+    await live.close();
+
+    const replayed = newEngine(dataDir, () => clock.now, PURGING);
+    const report = await replayed.recover();
+    expect(report.snapshotLsn).toBeGreaterThan(0);
+    expect(replayed.ledgerView.stateHash()).toBe(liveHash);
+    await replayed.close();
+  });
+
+  it("keeps a purged reservation purged after a restart, and its id takes a new hold", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
+    dirs.push(dataDir);
+    const clock = { now: 1_700_000_000_000 };
+    const live = newEngine(dataDir, () => clock.now, { reservationRetentionMs: 60_000 });
+    await live.recover();
+    await live.setStock([{ sku: "A", location: "s1", onHand: 5 }]);
+    expect((await live.hold({ id: "h1", lines: [{ sku: "A", location: "s1", qty: 2 }] })).status).toBe(201);
+    expect((await live.move("h1", "release")).status).toBe(200);
+    clock.now += 59_999;
+    sweep(live);
+    expect(live.getReservation("h1").status).toBe(200);
+    clock.now += 1;
+    sweep(live);
+    await live.setStock([{ sku: "A", location: "s2", onHand: 1 }]); // waits for the purge record too
+    expect(live.getReservation("h1").status).toBe(404);
+    await live.close();
+
+    const replayed = newEngine(dataDir, () => clock.now, { reservationRetentionMs: 60_000 });
+    await replayed.recover();
+    expect(replayed.getReservation("h1").status).toBe(404);
+    expect(replayed.ledgerView.counts().reservations).toBe(0);
+    const again = await replayed.hold({ id: "h1", lines: [{ sku: "A", location: "s1", qty: 1 }] });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ id: "h1", status: "held", lines: [{ sku: "A", location: "s1", qty: 1 }] });
+    await replayed.close();
   });
 
   it("expires holds on replay exactly as the writer's clock did", async () => {

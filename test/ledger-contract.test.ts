@@ -728,6 +728,163 @@ function contract(create: Factory): void {
     });
   });
 
+  describe("purge (retention of finished reservations)", () => {
+    const RETENTION = 60_000; // ms
+    const UNLIMITED = 1_000_000;
+
+    it("keeps a released reservation until the retention has passed since it finished, then forgets it", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 10);
+      holdOk(ledger, "r1", [line("sku-a", "loc-1", 3)]);
+      ledger.release("r1", NOW + 10);
+      expect(ledger.purge(NOW + 10 + RETENTION - 1, RETENTION, UNLIMITED)).toBe(0);
+      expect(ledger.reservation("r1")?.status).toBe("released");
+      const positions = observe(ledger).replace(/"reservations":.*$/, "");
+      expect(ledger.purge(NOW + 10 + RETENTION, RETENTION, UNLIMITED)).toBe(1);
+      expect(ledger.reservation("r1")).toBeNull();
+      expect(ledger.counts()).toMatchObject({ reservations: 0, reservationsHeld: 0 });
+      // A purge changes no position, not even a version.
+      expect(observe(ledger).replace(/"reservations":.*$/, "")).toBe(positions);
+      expect(read(ledger, "sku-a", "loc-1")).toEqual(figures({ available: 10, onHand: 10, version: 3 }));
+      expect(ledger.release("r1", NOW + 20 + RETENTION)).toEqual({ status: LedgerStatus.ReservationNotFound, reservation: null });
+    });
+
+    it("purges released, expired and fulfilled reservations, never held or committed ones", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 100);
+      for (const id of RESERVATION_IDS) holdOk(ledger, id, [line("sku-a", "loc-1", 1)], null, id === "r4" ? 1_000 : TTL);
+      ledger.commit("r2", NOW); // committed stays: an order not yet fulfilled
+      ledger.release("r3", NOW);
+      ledger.commit("r1", NOW);
+      ledger.fulfill("r1", NOW);
+      expect(ledger.expire(NOW + 1_000, 10)).toBe(1); // r4
+      expect(ledger.purge(NOW + 1_000 + RETENTION, RETENTION, UNLIMITED)).toBe(3);
+      expect(RESERVATION_IDS.map((id) => ledger.reservation(id)?.status ?? null)).toEqual([null, "committed", null, null]);
+      ledger.fulfill("r2", NOW + 2 * RETENTION);
+      expect(ledger.purge(NOW + 3 * RETENTION - 1, RETENTION, UNLIMITED)).toBe(0); // its retention starts at the fulfill
+      expect(ledger.purge(NOW + 3 * RETENTION, RETENTION, UNLIMITED)).toBe(1);
+      expect(ledger.counts().reservations).toBe(0);
+      expect(read(ledger, "sku-a", "loc-1")).toMatchObject({ onHand: 98, reserved: 0, committed: 0 });
+    });
+
+    it("never purges a held reservation, however old; its expiry finishes it at the expiring command's clock", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 10);
+      holdOk(ledger, "r1", [line("sku-a", "loc-1", 1)], null, 1_000);
+      expect(ledger.purge(NOW + 100 * RETENTION, 0, UNLIMITED)).toBe(0);
+      expect(ledger.reservation("r1")?.status).toBe("held");
+      // A move finds it due and expires it first (410): it finished then, not at expiresAt.
+      expect(ledger.commit("r1", NOW + 100 * RETENTION).status).toBe(LedgerStatus.ReservationExpired);
+      expect(ledger.purge(NOW + 101 * RETENTION - 1, RETENTION, UNLIMITED)).toBe(0);
+      expect(ledger.purge(NOW + 101 * RETENTION, RETENTION, UNLIMITED)).toBe(1);
+    });
+
+    it("a purged id is unknown: reads 404, moves answer not found, and a hold with it is a new reservation", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 10);
+      stock(ledger, "sku-b", "loc-2", 10);
+      ledger.putChannel("web", {});
+      holdOk(ledger, "r1", [line("sku-a", "loc-1", 3)]);
+      ledger.release("r1", NOW);
+      // Before the purge the id is an idempotency key: other lines conflict.
+      expect(ledger.hold("r1", null, [line("sku-b", "loc-2", 1)], TTL, NOW + 1).status).toBe(LedgerStatus.IdempotencyConflict);
+      expect(ledger.purge(NOW + RETENTION, RETENTION, UNLIMITED)).toBe(1);
+      expect(ledger.reservation("r1")).toBeNull();
+      expect(ledger.commit("r1", NOW + RETENTION).status).toBe(LedgerStatus.ReservationNotFound);
+      const again = ledger.hold("r1", "web", [line("sku-b", "loc-2", 2)], TTL, NOW + RETENTION);
+      expect(again).toEqual({
+        status: LedgerStatus.Ok,
+        created: true,
+        changed: true,
+        reservation: { id: "r1", status: "held", channel: "web", lines: [line("sku-b", "loc-2", 2)], expiresAtMs: NOW + RETENTION + TTL },
+      });
+      expect(read(ledger, "sku-b", "loc-2")).toMatchObject({ available: 8, reserved: 2 });
+      expect(ledger.release("r1", NOW + RETENTION + 1).status).toBe(LedgerStatus.Ok);
+    });
+
+    it("purges those finished first, first, up to the limit", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 10);
+      for (const id of RESERVATION_IDS) holdOk(ledger, id, [line("sku-a", "loc-1", 1)]);
+      ledger.release("r3", NOW + 1);
+      ledger.release("r1", NOW + 2);
+      ledger.release("r4", NOW + 3);
+      expect(ledger.purge(NOW + 3 + RETENTION, RETENTION, 0)).toBe(0);
+      expect(ledger.purge(NOW + 3 + RETENTION, RETENTION, 2)).toBe(2);
+      expect(RESERVATION_IDS.map((id) => ledger.reservation(id)?.status ?? null)).toEqual([null, "held", null, "released"]);
+      expect(ledger.purge(NOW + 3 + RETENTION, RETENTION, 2)).toBe(1);
+    });
+
+    it("keeps finishing order when the clock steps back: a later finish is never due before an earlier one", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 10);
+      holdOk(ledger, "r1", [line("sku-a", "loc-1", 1)]);
+      holdOk(ledger, "r2", [line("sku-a", "loc-1", 1)]);
+      ledger.release("r1", NOW + 100);
+      ledger.release("r2", NOW + 50); // the writer's clock stepped back: r2 counts as finished at NOW + 100
+      expect(ledger.purge(NOW + 50 + RETENTION, RETENTION, UNLIMITED)).toBe(0);
+      expect(ledger.purge(NOW + 100 + RETENTION, RETENTION, UNLIMITED)).toBe(2);
+    });
+
+    it("takes a purged hold's expiry with it: a later hold on its room expires at its own time", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 10);
+      holdOk(ledger, "r1", [line("sku-a", "loc-1", 1)], null, 1_000);
+      ledger.release("r1", NOW);
+      expect(ledger.purge(NOW, 0, UNLIMITED)).toBe(1);
+      holdOk(ledger, "r2", [line("sku-a", "loc-1", 2)], null, 5_000);
+      expect(ledger.expire(NOW + 4_999, 10)).toBe(0);
+      expect(ledger.reservation("r2")?.status).toBe("held");
+      expect(ledger.expire(NOW + 5_000, 10)).toBe(1);
+      expect(ledger.reservation("r2")?.status).toBe("expired");
+    });
+
+    it("expire() still breaks expiresAt ties by creation order when purged room is reused", () => {
+      const ledger = create();
+      stock(ledger, "sku-a", "loc-1", 10);
+      holdOk(ledger, "r1", [line("sku-a", "loc-1", 1)]);
+      holdOk(ledger, "r2", [line("sku-a", "loc-1", 1)], null, 2_000);
+      ledger.release("r1", NOW);
+      ledger.purge(NOW, 0, UNLIMITED);
+      holdOk(ledger, "r3", [line("sku-a", "loc-1", 1)], null, 1_000, NOW + 1_000); // r1's room, due with r2, created after it
+      expect(ledger.expire(NOW + 2_000, 1)).toBe(1);
+      expect([ledger.reservation("r2")?.status, ledger.reservation("r3")?.status]).toEqual(["expired", "held"]);
+    });
+
+    it("answers ledger_full only while the kept reservations fill reservationsMax; a purge makes room", () => {
+      const ledger = create({ reservationsMax: 2 });
+      stock(ledger, "sku-a", "loc-1", 10);
+      holdOk(ledger, "r1", [line("sku-a", "loc-1", 1)]);
+      holdOk(ledger, "r2", [line("sku-a", "loc-1", 1)]);
+      ledger.release("r1", NOW);
+      const full = { status: LedgerStatus.LedgerFull, lineIndex: -1 };
+      expect(ledger.hold("r3", null, [line("sku-a", "loc-1", 1)], TTL, NOW)).toEqual(full); // released, not yet purged
+      expect(ledger.purge(NOW, 0, UNLIMITED)).toBe(1);
+      holdOk(ledger, "r3", [line("sku-a", "loc-1", 1)]);
+      expect(ledger.hold("r4", null, [line("sku-a", "loc-1", 1)], TTL, NOW)).toEqual(full);
+      expect(ledger.counts()).toMatchObject({ reservations: 2, reservationsHeld: 2 });
+    });
+
+    it("holding and releasing 10 × reservationsMax reservations with retention 0 never answers ledger_full", () => {
+      // Ids of 1–30 bytes and 1–3 lines, so records, id bytes and lines all come back and are reused.
+      const ledger = create({ reservationsMax: 8 });
+      for (const sku of SKUS) for (const location of LOCATIONS) stock(ledger, sku, location, 1_000);
+      for (let i = 0; i < 80; i++) {
+        const id = `${i}`.padEnd(1 + (i % 30), "·");
+        const lines = Array.from({ length: 1 + (i % 3) }, (_, k) => line(SKUS[(i + k) % 3], LOCATIONS[k], 1 + k));
+        holdOk(ledger, id, lines, null, TTL, NOW + i);
+        if (i % 2 === 0) ledger.release(id, NOW + i);
+        else {
+          ledger.commit(id, NOW + i);
+          ledger.fulfill(id, NOW + i);
+        }
+        expect(ledger.purge(NOW + i, 0, UNLIMITED)).toBe(1);
+      }
+      expect(ledger.counts().reservations).toBe(0);
+      expect(read(ledger, "sku-a", "loc-1")).toMatchObject({ reserved: 0, committed: 0 });
+    });
+  });
+
   describe("locations", () => {
     it("creates a location with its defaults on a PUT with no fields; a repeat changes nothing", () => {
       const ledger = create();

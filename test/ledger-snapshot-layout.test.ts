@@ -1,32 +1,28 @@
-// Proves a ledger snapshot of layout 1 (position records without the SKU tag
-// and id offset at bytes 40..47) still loads, into exactly the state of a
-// ledger that ran the same commands, and that the current layout round-trips;
-// any other layout is refused.
+// Proves ledger snapshots of older layouts still load: a layout-2 snapshot
+// (made by the layout-2 build, test/fixtures/ledger-layout-2.snap.gz) answers
+// every read exactly as a ledger that ran the same commands here, and its
+// finished reservations are purged only after the retention counted from the
+// first reservation finished after the upgrade; a layout-1 snapshot (layout 2
+// without two derived position fields) loads into exactly the state the
+// layout-2 one does; the current layout round-trips byte for byte, free lists
+// and purge queue included; any other layout is refused.
 
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { WasmLedger } from "../src/ledger/wasm-ledger.js";
+import { LAYOUT_CAPACITIES, LOCATIONS, RESERVATION_IDS, SKUS, drive } from "./fixtures/ledger-layout-drive.mjs";
 
 const POSITION_BYTES = 48;
-const CAPACITIES = { positionsMax: 20_000, reservationsMax: 10_000 };
-
-function drive(ledger: WasmLedger): void {
-  const items = [];
-  for (let i = 0; i < 2000; i++) for (const location of ["a", "bb", "ccc"]) items.push({ sku: `sku-${i}-${"x".repeat(i % 20)}`, location, onHand: 100 + i });
-  expect(ledger.setStock(items).status).toBe(0);
-  expect(ledger.putChannel("web", { locations: ["a", "bb"], buffer: 2 }).status).toBe(0);
-  for (let i = 0; i < 3000; i++) {
-    const s = i % 2000;
-    ledger.placeHold(`r-${i}`, i % 3 ? null : "web", [{ sku: `sku-${s}-${"x".repeat(s % 20)}`, location: i % 2 ? "a" : "bb", qty: 1 }], 1000, 0);
-  }
-  for (let i = 0; i < 3000; i += 3) ledger.moveStatus(`r-${i}`, 2, 1);
-}
+const LAYOUT_2_COUNT_FIELDS = 9;
+const layout2 = gunzipSync(readFileSync(new URL("./fixtures/ledger-layout-2.snap.gz", import.meta.url)));
 
 /** The snapshot body with another layout number and, for layout 1, bytes 40..47 of every position zeroed. */
 function asLayout(body: Buffer, layout: number): Buffer {
   const metaLen = body.readUInt32LE(0);
   const meta = JSON.parse(body.toString("utf8", 4, 4 + metaLen)) as Record<string, unknown>;
   const rest = Buffer.from(body.subarray(4 + metaLen));
-  const positionsAt = 9 * 4; // header counts, then region 0 (positions) with its u32 length
+  const positionsAt = LAYOUT_2_COUNT_FIELDS * 4; // header counts, then region 0 (positions) with its u32 length
   const positionsLen = rest.readUInt32LE(positionsAt);
   if (layout === 1) {
     for (let at = positionsAt + 4 + 40; at < positionsAt + 4 + positionsLen; at += POSITION_BYTES) rest.fill(0, at, at + 8);
@@ -37,26 +33,89 @@ function asLayout(body: Buffer, layout: number): Buffer {
   return Buffer.concat([head, newMeta, rest]);
 }
 
-describe("ledger snapshot layouts", () => {
-  const fresh = new WasmLedger(CAPACITIES);
-  drive(fresh);
-  const body = Buffer.concat(fresh.snapshotParts());
+function loaded(body: Buffer): WasmLedger {
+  const ledger = new WasmLedger(LAYOUT_CAPACITIES);
+  ledger.loadSnapshot(body);
+  return ledger;
+}
 
-  it("loads a layout-1 snapshot into the state of the same commands run here", () => {
-    const loaded = new WasmLedger(CAPACITIES);
-    loaded.loadSnapshot(asLayout(body, 1));
-    expect(loaded.stateHash()).toBe(fresh.stateHash());
-    expect(loaded.availableAt("sku-1999-xxxxxxxxxxxxxxxxxxx", "a")).toBe(fresh.availableAt("sku-1999-xxxxxxxxxxxxxxxxxxx", "a"));
-    expect(loaded.reservation("r-4")?.status).toBe("held");
+/** Everything a client can read about the fixture's ids. */
+function reads(ledger: WasmLedger): unknown {
+  return {
+    skus: SKUS.map((sku) => ledger.readSku(sku)),
+    channel: SKUS.map((sku) => ledger.readSkuForChannel(sku, "web")),
+    reservations: RESERVATION_IDS.map((id) => ledger.reservation(id)),
+    locations: ledger.listLocations(),
+    channels: ledger.listChannels(),
+    counts: ledger.counts(),
+  };
+}
+
+describe("ledger snapshot layouts", () => {
+  const fresh = new WasmLedger(LAYOUT_CAPACITIES);
+  drive(fresh);
+
+  it("loads a layout-2 snapshot into the reads of the same commands run here", () => {
+    const upgraded = loaded(layout2);
+    expect(reads(upgraded)).toEqual(reads(fresh));
+    expect(upgraded.counts()).toMatchObject({ positions: 900, reservations: 500, reservationsHeld: 110 });
+    expect(upgraded.availableAt(SKUS[299], LOCATIONS[0])).toBe(fresh.availableAt(SKUS[299], LOCATIONS[0]));
   });
 
-  it("round-trips the current layout", () => {
-    const loaded = new WasmLedger(CAPACITIES);
-    loaded.loadSnapshot(body);
-    expect(loaded.stateHash()).toBe(fresh.stateHash());
+  it("goes on from a layout-2 snapshot like the ledger that ran the commands: holds, moves, expiry", () => {
+    const upgraded = loaded(layout2);
+    const lines = [{ sku: SKUS[5], location: "a", qty: 2 }];
+    for (const ledger of [upgraded, fresh]) ledger.expire(10_000, 1_000_000); // the holds still held
+    for (const ledger of [upgraded, fresh]) {
+      expect(ledger.hold("after-upgrade", null, lines, 1_000, 10_000)).toMatchObject({ status: 0, created: true });
+      expect(ledger.hold(RESERVATION_IDS[3], null, lines, 1_000, 10_000)).toMatchObject({ status: 4 }); // released: a conflict, not a new hold
+    }
+    expect(reads(upgraded)).toEqual(reads(fresh));
+  });
+
+  it("purges a layout-2 snapshot's finished reservations only after the retention from the first finish after it", () => {
+    const upgraded = loaded(layout2);
+    const finished = RESERVATION_IDS.filter((id) => ["released", "expired", "fulfilled"].includes(upgraded.reservation(id)?.status ?? ""));
+    expect(finished.length).toBeGreaterThan(200);
+    // Their finishing time is unknown: nothing is due, however late, until a reservation finishes after the upgrade.
+    expect(upgraded.purge(1e15, 0, 1_000_000)).toBe(0);
+    const held = RESERVATION_IDS.find((id) => upgraded.reservation(id)?.status === "held")!;
+    expect(upgraded.release(held, 500).status).toBe(0);
+    expect(upgraded.purge(1_499, 1_000, 1_000_000)).toBe(0);
+    expect(upgraded.purge(1_500, 1_000, 10)).toBe(10); // the limit holds for the legacy ones too
+    expect(upgraded.purge(1_500, 1_000, 1_000_000)).toBe(finished.length + 1 - 10);
+    for (const id of [...finished, held]) expect(upgraded.reservation(id)).toBeNull();
+    expect(upgraded.counts().reservations).toBe(500 - finished.length - 1);
+    // A purged id is new again; the committed and held ones are untouched.
+    expect(upgraded.hold(finished[0], null, [{ sku: SKUS[1], location: "a", qty: 1 }], 1_000, 60_000)).toMatchObject({ status: 0, created: true });
+    expect(RESERVATION_IDS.filter((id) => upgraded.reservation(id)?.status === "committed").length).toBe(
+      RESERVATION_IDS.filter((id) => fresh.reservation(id)?.status === "committed").length,
+    );
+  });
+
+  it("loads a layout-1 snapshot into exactly the state the layout-2 one loads into", () => {
+    expect(loaded(asLayout(layout2, 1)).stateHash()).toBe(loaded(layout2).stateHash());
+  });
+
+  it("round-trips the current layout, free lists and purge queue included, also after an upgrade", () => {
+    const ledger = new WasmLedger(LAYOUT_CAPACITIES);
+    drive(ledger);
+    expect(ledger.purge(1_500, 0, 100)).toBe(100); // some records and cells are free now, some finished still queued
+    drive(ledger); // the purged ids are held again, on reused records and cells
+    for (const source of [ledger, loaded(layout2)]) {
+      const copy = loaded(Buffer.concat(source.snapshotParts()));
+      expect(copy.stateHash()).toBe(source.stateHash());
+      // And both go on identically: the purge queue, the free lists, the reused slots.
+      for (const l of [source, copy]) {
+        l.release(RESERVATION_IDS[2], 2_000);
+        l.purge(1e15, 0, 1_000_000);
+        drive(l);
+      }
+      expect(copy.stateHash()).toBe(source.stateHash());
+    }
   });
 
   it("refuses a layout it cannot read", () => {
-    expect(() => new WasmLedger(CAPACITIES).loadSnapshot(asLayout(body, 99))).toThrow(/layout 99/);
+    expect(() => loaded(asLayout(layout2, 99))).toThrow(/layout 99/);
   });
 });

@@ -20,6 +20,7 @@ export const enum Op {
   Expire = 7,
   PutLocation = 8,
   PutChannel = 9,
+  Purge = 10,
 }
 
 export type Command =
@@ -28,6 +29,7 @@ export type Command =
   | [Op.Hold, number, string, string | null, HoldLine[], number] // nowMs, id, channel, lines, ttlMs
   | [Op.Commit | Op.Release | Op.Fulfill, number, string] // nowMs, id
   | [Op.Expire, number, number] // nowMs, limit
+  | [Op.Purge, number, number, number] // nowMs, retentionMs, limit
   | [Op.PutLocation, number, string, LocationPatch]
   | [Op.PutChannel, number, string, ChannelPatch];
 
@@ -88,6 +90,11 @@ export function executeCommand(ledger: WasmLedger, command: Command, mode: Messa
       outcome = ledger.expire(command[1], command[2]);
       changed = (outcome as number) > 0;
       break;
+    case Op.Purge: {
+      // Forgets finished reservations: no position changes, so no message.
+      const purged = ledger.purge(command[1], command[2], command[3]);
+      return { outcome: purged, changed: purged > 0, messages: [], messageCount: 0 };
+    }
     case Op.PutLocation: {
       const result = ledger.putLocation(command[2], command[3]);
       outcome = result;

@@ -4,7 +4,8 @@
 // journal is durable up to it (group commit: one fsync for everything that
 // arrived meanwhile). An answer that changed nothing still waits for every
 // earlier record, because it may have read state they made. The engine also
-// owns recovery (snapshot + journal tail), the expiry sweeper and snapshots.
+// owns recovery (snapshot + journal tail), the sweeper (expiry, then the
+// purge of reservations finished longer than the retention ago) and snapshots.
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +18,9 @@ import type {
   ReservationState, StockItem, StockWriteOutcome,
 } from "../ledger/types.js";
 import { WasmLedger, type LedgerCapacities } from "../ledger/wasm-ledger.js";
-import { countReservationOutcome, ledgerPositions, ledgerReservationsHeld, reservationsExpired } from "../metrics.js";
+import {
+  countReservationOutcome, ledgerPositions, ledgerReservations, ledgerReservationsHeld, reservationsExpired, reservationsPurged,
+} from "../metrics.js";
 import { DeltaFeed } from "../stream/feed.js";
 import { decodeCommand, encodeCommand, executeCommand, Op, type Command, type Execution } from "./commands.js";
 import { deltasOfLastCommand } from "./deltas.js";
@@ -26,6 +29,8 @@ import { LedgerReads, channelNotFound } from "./reads.js";
 import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } from "./types.js";
 
 export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bounds one record's work
+export const PURGE_BATCH_MAX = 10_000; // reservations purged per sweeper record; bounds one record's work
+export const RESERVATION_RETENTION_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 
 export interface EngineOptions extends LedgerCapacities {
   dataDir: string;
@@ -33,6 +38,7 @@ export interface EngineOptions extends LedgerCapacities {
   streamMemoryTail?: number; // of which the newest are also kept in memory (default 100,000)
   snapshotEveryRecords: number;
   expiryIntervalMs: number;
+  reservationRetentionMs?: number; // how long finished reservations are kept (default 7 days)
   clock?: () => number; // epoch ms; tests may pin it
   log?: (message: string) => void;
 }
@@ -200,21 +206,32 @@ export class OmnistockEngine implements Engine {
     });
   }
 
+  // Expires due holds, then purges reservations finished longer than the
+  // retention ago; each is a journaled command stamped with this clock, and
+  // one that found nothing to do is not journaled.
   private sweep(): void {
     if (!this.isReady()) return;
-    const command: Command = [Op.Expire, this.clock(), EXPIRY_BATCH_MAX];
-    const execution = executeCommand(this.ledger!, command);
-    if (execution.changed) {
-      reservationsExpired.inc(execution.outcome as number);
-      // Nothing waits on this record but later answers, which wait for it anyway.
-      void this.durable(command, execution, { status: 200, body: null });
-    }
+    const now = this.clock();
+    const expired = this.sweepCommand([Op.Expire, now, EXPIRY_BATCH_MAX]);
+    reservationsExpired.inc(expired);
+    const retentionMs = this.options.reservationRetentionMs ?? RESERVATION_RETENTION_MS_DEFAULT;
+    const purged = this.sweepCommand([Op.Purge, now, retentionMs, PURGE_BATCH_MAX]);
+    reservationsPurged.inc(purged);
     this.updateGauges();
+  }
+
+  /** Applies a sweeper command and journals it when it changed something; returns how many reservations it took. */
+  private sweepCommand(command: Command): number {
+    const execution = executeCommand(this.ledger!, command);
+    // Nothing waits on this record but later answers, which wait for it anyway.
+    if (execution.changed) void this.durable(command, execution, { status: 200, body: null });
+    return execution.outcome as number;
   }
 
   private updateGauges(): void {
     const counts = this.ledger!.counts();
     ledgerPositions.set(counts.positions);
+    ledgerReservations.set(counts.reservations);
     ledgerReservationsHeld.set(counts.reservationsHeld);
   }
 

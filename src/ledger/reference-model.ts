@@ -75,6 +75,7 @@ interface Reservation {
   channel: string | null;
   lines: HoldLine[]; // merged, first-seen order
   expiresAtMs: number;
+  finishedAtMs: number | null; // once released, expired or fulfilled
 }
 
 /** The values of a position a stock write may set, checked before any is written. */
@@ -150,6 +151,10 @@ export class ReferenceLedger implements StockLedger {
   private readonly locations = new Map<string, Location>();
   private readonly channels = new Map<string, Channel>();
   private readonly reservations = new Map<string, Reservation>();
+  // Finished reservations in the order they finished, for the purge; the
+  // first `purged` entries are gone. Finishing times never decrease along it.
+  private readonly finished: Reservation[] = [];
+  private purged = 0;
 
   constructor(options: ReferenceLedgerOptions = {}) {
     this.positionsMax = options.positionsMax ?? Infinity;
@@ -342,7 +347,7 @@ export class ReferenceLedger implements StockLedger {
     if (this.reservations.size >= this.reservationsMax) return { status: LedgerStatus.LedgerFull, lineIndex: -1 };
 
     // Every line fits, so every position exists (available ≥ qty ≥ 1).
-    const reservation: Reservation = { id, status: "held", channel: channelId, lines: merged, expiresAtMs: nowMs + ttlMs };
+    const reservation: Reservation = { id, status: "held", channel: channelId, lines: merged, expiresAtMs: nowMs + ttlMs, finishedAtMs: null };
     this.trackVersions(this.positionsOf(reservation), () => {
       for (const line of merged) this.positionFor(line.sku, line.location).reserved += line.qty;
     });
@@ -370,8 +375,27 @@ export class ReferenceLedger implements StockLedger {
     due.sort((a, b) => a.expiresAtMs - b.expiresAtMs);
     const expiring = due.slice(0, Math.max(0, limit));
     // One command, one version step per position, however many holds it releases there.
-    this.transition(expiring, "expired");
+    this.transition(expiring, "expired", nowMs);
     return expiring.length;
+  }
+
+  purge(nowMs: number, retentionMs: number, limit: number): number {
+    assert(Number.isSafeInteger(retentionMs) && retentionMs >= 0, `retentionMs ${retentionMs}`);
+    assert(Number.isSafeInteger(limit), `limit ${limit}`);
+    let n = 0;
+    // The queue is in finishing order and its times never decrease, so the due ones come first.
+    while (n < limit && this.purged < this.finished.length) {
+      const reservation = this.finished[this.purged];
+      if (reservation.finishedAtMs! + retentionMs > nowMs) break;
+      this.reservations.delete(reservation.id);
+      this.purged++;
+      n++;
+    }
+    if (this.purged > 1024 && this.purged * 2 > this.finished.length) {
+      this.finished.splice(0, this.purged); // keeps the queue's memory proportional to what it holds
+      this.purged = 0;
+    }
+    return n;
   }
 
   private move(id: string, nowMs: number, move: Move): MoveOutcome {
@@ -389,22 +413,25 @@ export class ReferenceLedger implements StockLedger {
     if (!from.includes(reservation.status)) {
       return { status: LedgerStatus.InvalidTransition, reservation: reservationState(reservation) };
     }
-    this.transition([reservation], to);
+    this.transition([reservation], to, nowMs);
     return { status: LedgerStatus.Ok, changed: true, reservation: reservationState(reservation) };
   }
 
   /** Expires a held reservation whose expiry is due; answers whether it did. */
   private expireIfDue(reservation: Reservation, nowMs: number): boolean {
     if (reservation.status !== "held" || reservation.expiresAtMs > nowMs) return false;
-    this.transition([reservation], "expired");
+    this.transition([reservation], "expired", nowMs);
     return true;
   }
 
   /**
    * Moves reservations to `to` and their units between the position counters,
-   * as one command: a position several of them touch moves one version.
+   * as one command: a position several of them touch moves one version. A
+   * reservation that finishes (any status but committed) joins the purge
+   * queue at max(nowMs, the newest finishing time queued), so a clock that
+   * steps back never reorders the queue.
    */
-  private transition(reservations: readonly Reservation[], to: ReservationStatus): void {
+  private transition(reservations: readonly Reservation[], to: ReservationStatus, nowMs: number): void {
     const touched = reservations.flatMap((reservation) => this.positionsOf(reservation));
     this.trackVersions(touched, () => {
       for (const reservation of reservations) {
@@ -417,8 +444,15 @@ export class ReferenceLedger implements StockLedger {
           if (to === "fulfilled") position.onHand -= Math.min(line.qty, position.onHand);
         }
         reservation.status = to;
+        if (to !== "committed") this.queueFinished(reservation, nowMs);
       }
     });
+  }
+
+  private queueFinished(reservation: Reservation, nowMs: number): void {
+    const newest = this.purged < this.finished.length ? this.finished[this.finished.length - 1].finishedAtMs! : -Infinity;
+    reservation.finishedAtMs = Math.max(nowMs, newest);
+    this.finished.push(reservation);
   }
 
   // ------------------------------------------------- locations, channels
@@ -501,7 +535,7 @@ export class ReferenceLedger implements StockLedger {
       lines.push(`position ${JSON.stringify(values)}`);
     }
     for (const r of this.reservations.values()) {
-      lines.push(`reservation ${JSON.stringify([r.id, r.status, r.channel, r.expiresAtMs, r.lines])}`);
+      lines.push(`reservation ${JSON.stringify([r.id, r.status, r.channel, r.expiresAtMs, r.finishedAtMs, r.lines])}`);
     }
     return lines.join("\n");
   }

@@ -114,7 +114,7 @@ export interface LedgerCounts {
   skus: number;
   locations: number;
   channels: number;
-  reservations: number;
+  reservations: number; // kept: held, committed, and finished ones not yet purged
   reservationsHeld: number;
 }
 
@@ -135,6 +135,13 @@ export interface StockLedger {
   fulfill(id: string, nowMs: number): MoveOutcome;
   /** Expires up to `limit` held reservations whose expiry is <= nowMs; returns how many. */
   expire(nowMs: number, limit: number): number;
+  /**
+   * Forgets up to `limit` finished reservations (released, expired, fulfilled)
+   * that finished at least `retentionMs` before nowMs, those finished first
+   * first; returns how many. A forgotten id reads as unknown and can be held
+   * anew. Changes no position.
+   */
+  purge(nowMs: number, retentionMs: number, limit: number): number;
   /** The reservation as stored (no expiry applied); null when unknown. */
   reservation(id: string): ReservationState | null;
 

@@ -8,7 +8,8 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { QUANTITY_MAX } from "./limits.js";
+import { QUANTITY_MAX, RESERVATION_LINES_MAX } from "./limits.js";
+import { HEADER_COUNT_FIELDS, SNAPSHOT_LAYOUT_VERSION, snapshotImage } from "./snapshot-layouts.js";
 import { LedgerStatus } from "./status.js";
 import type {
   AdjustItem, ChannelPatch, ChannelRead, ChannelState, HoldLine, HoldOutcome, LedgerCounts, LocationPatch,
@@ -21,43 +22,42 @@ export interface LedgerCapacities {
   positionsMax?: number;
   skusMax?: number;
   reservationsMax?: number;
-  linesMax?: number;
+  /** 8-byte cells for reservation ids and lines (a reservation takes ⌈id bytes / 8⌉ + lines). */
+  reservationCellsMax?: number;
+  /** Bytes for SKU, location and channel ids. */
   idBytesMax?: number;
 }
 
 export const LEDGER_DEFAULTS = {
   positionsMax: 1_048_576,
   reservationsMax: 1_048_576,
+  cellsPerReservation: 8, // e.g. a 36-byte UUID and 3 lines; the pool is shared, so an average
 } as const;
 
 const PAGE_BYTES = 65536;
 const WASM_PAGES_MAX = 65536;
 const HEADER = 256;
+const HEADER_FIELDS = 56;
 const SCRATCH_WRITER = 4096;
 const SCRATCH_BYTES = 4096;
 /** Reader threads that can attach at once (scratch areas 1 … 14 below the static data). */
 export const READER_SLOTS_MAX = 14;
 const RECENT_LOCATIONS = 8; // a power of two
-/** Bumped whenever a record layout in assembly/layout.ts changes (snapshots copy records as bytes). */
-const SNAPSHOT_LAYOUT_VERSION = 2;
-/** Layout 1 differs only in two position fields this build derives from the SKU records, so it still loads. */
-const SNAPSHOT_LAYOUT_UPGRADABLE = 1;
-const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024;
+const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024, LINES_OUT = 1280;
 const KEY_BYTES_MAX = 256;
 
 // Header field indexes (assembly/layout.ts).
-const H_POSITIONS = 4, H_SKUS = 6, H_LOCATIONS = 7, H_CHANNELS = 8, H_RESERVATIONS = 10, H_LINES = 12;
-const H_HEAP = 13, H_ID_BYTES = 15, H_HELD = 16;
-const HEADER_COUNT_FIELDS = [H_POSITIONS, H_SKUS, H_LOCATIONS, H_CHANNELS, H_RESERVATIONS, H_LINES, H_HEAP, H_ID_BYTES, H_HELD];
-const REGIONS_PERSISTENT = 9;
+const H_POSITIONS = 4, H_SKUS = 6, H_LOCATIONS = 7, H_CHANNELS = 8, H_RESERVATIONS = 10, H_HELD = 16, H_BASES = 34;
+const REGIONS = 21;
+const REGIONS_PERSISTENT = 10;
 
-const enum IdKind { Sku = 0, Location = 1, Channel = 2, Reservation = 3 }
+const enum IdKind { Sku = 0, Location = 1, Channel = 2 }
 const MOVE_COMMIT = 1, MOVE_RELEASE = 2, MOVE_FULFILL = 3;
 const RESERVATION_STATUS: ReservationStatus[] = ["held", "held", "committed", "fulfilled", "released", "expired"];
 
 /** The raw exports of assembly/index.ts. */
 interface LedgerExports {
-  plan(positionsMax: number, skusMax: number, reservationsMax: number, linesMax: number, idBytesMax: number): number;
+  plan(positionsMax: number, skusMax: number, reservationsMax: number, cellsMax: number, idBytesMax: number): number;
   attach(): void;
   readPositionAt(s: number, skuLen: number, loc: number): number;
   availableAtKey(s: number, skuLen: number, loc: number): number;
@@ -92,12 +92,12 @@ interface LedgerExports {
   holdCheckedAvailable(i: number): number;
   moveReservation(s: number, idLen: number, kind: number, nowMs: number): number;
   expire(nowMs: number, limit: number): number;
+  purge(nowMs: number, retentionMs: number, limit: number): number;
+  reservationCount(): number;
   reservationFind(s: number, idLen: number): number;
   reservationStatus(r: number): number;
   reservationChannel(r: number): number;
-  reservationLineCount(r: number): number;
-  reservationLinePosition(r: number, k: number): number;
-  reservationLineQty(r: number, k: number): number;
+  reservationLines(s: number, r: number): number;
   reservationExpiresAt(r: number): number;
   locationPut(s: number, locLen: number, enabled: number, safety: bigint): number;
   channelStageBegin(): void;
@@ -109,7 +109,7 @@ interface LedgerExports {
   regionBase(i: number): number;
   regionUsedBytes(i: number): number;
   rebuildIndexes(): void;
-  upgradeLayout1(): void;
+  upgradeLayout2(): void;
   stateHash(): bigint;
 }
 
@@ -160,6 +160,7 @@ export class WasmLedger implements StockLedger {
   private readonly header: Uint32Array;
   private readonly result: Int32Array;
   private readonly resultVersion: Float64Array;
+  private readonly linesOut: Uint32Array; // a reservation's lines, as reservationLines() left them
   private readonly s: number; // this thread's scratch base
   /** Recovery sets this: stock writes then skip building their answer's positions. */
   quiet = false;
@@ -191,9 +192,10 @@ export class WasmLedger implements StockLedger {
       this.s = SCRATCH_WRITER;
     }
     this.u8 = new Uint8Array(this.memory.buffer);
-    this.header = new Uint32Array(this.memory.buffer, HEADER, 48);
+    this.header = new Uint32Array(this.memory.buffer, HEADER, HEADER_FIELDS);
     this.result = new Int32Array(this.memory.buffer, this.s + RESULT, 16);
     this.resultVersion = new Float64Array(this.memory.buffer, this.s + RESULT + 32, 1);
+    this.linesOut = new Uint32Array(this.memory.buffer, this.s + LINES_OUT, 2 * RESERVATION_LINES_MAX);
   }
 
   /** True for an instance attached as a reader: it must not write. */
@@ -208,15 +210,16 @@ export class WasmLedger implements StockLedger {
     const positionsMax = capacities.positionsMax ?? LEDGER_DEFAULTS.positionsMax;
     const skusMax = capacities.skusMax ?? positionsMax;
     const reservationsMax = capacities.reservationsMax ?? LEDGER_DEFAULTS.reservationsMax;
-    const linesMax = capacities.linesMax ?? reservationsMax * 4;
-    const idBytesMax = capacities.idBytesMax ?? Math.min(0xF000_0000, 40 * (skusMax + reservationsMax) + (1 << 22));
+    const cellsMax = capacities.reservationCellsMax ?? Math.min(0xF000_0000, reservationsMax * LEDGER_DEFAULTS.cellsPerReservation);
+    // SKU ids of 40 bytes on average, and room for every location's (65,536 × 64 B).
+    const idBytesMax = capacities.idBytesMax ?? Math.min(0xF000_0000, 40 * skusMax + (1 << 22));
     // Plan in a small probe memory first, then make the real one exactly as large as needed.
     const probe = new WebAssembly.Memory({ initial: 3, maximum: WASM_PAGES_MAX, shared: true });
-    const totalBytes = instantiate(probe).plan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
+    const totalBytes = instantiate(probe).plan(positionsMax, skusMax, reservationsMax, cellsMax, idBytesMax);
     if (totalBytes === 0) throw new RangeError("ledger capacities need more than 4 GiB of memory");
     const pages = Math.ceil(totalBytes / PAGE_BYTES);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    instantiate(memory).plan(positionsMax, skusMax, reservationsMax, linesMax, idBytesMax);
+    instantiate(memory).plan(positionsMax, skusMax, reservationsMax, cellsMax, idBytesMax);
     return memory;
   }
 
@@ -255,7 +258,7 @@ export class WasmLedger implements StockLedger {
   }
 
   private idString(kind: IdKind, idx: number): string {
-    const off = this.x.idOffset(kind, idx);
+    const off = this.x.idOffset(kind, idx) >>> 0; // an address: u32, which arrives as i32
     return Buffer.from(this.memory.buffer, off, this.x.idLength(kind, idx)).toString("utf8");
   }
 
@@ -585,7 +588,7 @@ export class WasmLedger implements StockLedger {
    */
   changes(): { count: number; log: Uint32Array } {
     const count = this.x.changeCount();
-    return { count, log: new Uint32Array(this.memory.buffer, this.x.changeLogBase(), count * 2) };
+    return { count, log: new Uint32Array(this.memory.buffer, this.x.changeLogBase() >>> 0, count * 2) };
   }
 
   /** Whether the last hold or move changed state (an expiry it applied counts). */
@@ -596,6 +599,11 @@ export class WasmLedger implements StockLedger {
     return this.x.expire(nowMs, limit);
   }
 
+  purge(nowMs: number, retentionMs: number, limit: number): number {
+    this.assertWriter();
+    return this.x.purge(nowMs, retentionMs, limit);
+  }
+
   reservation(id: string): ReservationState | null {
     const idLen = this.reservationKey(id);
     if (idLen <= 0) return null;
@@ -604,14 +612,15 @@ export class WasmLedger implements StockLedger {
   }
 
   private reservationAt(r: number, id: string): ReservationState {
-    const n = this.x.reservationLineCount(r);
+    const n = this.x.reservationLines(this.s, r);
+    const out = this.linesOut;
     const lines: HoldLine[] = new Array(n);
     for (let k = 0; k < n; k++) {
-      const p = this.x.reservationLinePosition(r, k);
+      const p = out[2 * k];
       lines[k] = {
         sku: this.idString(IdKind.Sku, this.x.positionSku(p)),
         location: this.locationName(this.x.positionLocation(p)),
-        qty: this.x.reservationLineQty(r, k),
+        qty: out[2 * k + 1],
       };
     }
     const c = this.x.reservationChannel(r);
@@ -734,7 +743,7 @@ export class WasmLedger implements StockLedger {
       skus: h[H_SKUS],
       locations: h[H_LOCATIONS],
       channels: h[H_CHANNELS],
-      reservations: h[H_RESERVATIONS],
+      reservations: this.x.reservationCount(),
       reservationsHeld: h[H_HELD],
     };
   }
@@ -772,8 +781,8 @@ export class WasmLedger implements StockLedger {
     HEADER_COUNT_FIELDS.forEach((f, i) => counts.writeUInt32LE(this.header[f], 4 * i));
     parts.push(counts);
     for (let i = 0; i < REGIONS_PERSISTENT; i++) {
-      const base = this.x.regionBase(i);
-      const len = this.x.regionUsedBytes(i);
+      const base = this.x.regionBase(i) >>> 0;
+      const len = this.x.regionUsedBytes(i) >>> 0;
       const lenBuf = Buffer.alloc(4);
       lenBuf.writeUInt32LE(len, 0);
       parts.push(lenBuf, Buffer.from(this.u8.subarray(base, base + len)));
@@ -781,36 +790,24 @@ export class WasmLedger implements StockLedger {
     return parts;
   }
 
-  /** Loads a snapshot body (from snapshotParts) into this empty ledger. */
+  /** Loads a snapshot body (from snapshotParts, of this layout or an older one) into this empty ledger. */
   loadSnapshot(body: Uint8Array): void {
     this.assertWriter();
     if (this.header[H_POSITIONS] !== 0 || this.header[H_RESERVATIONS] !== 0) throw new Error("snapshot load into a non-empty ledger");
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    let at = 0;
-    const metaLen = buf.readUInt32LE(at);
-    at += 4;
-    const meta = JSON.parse(buf.toString("utf8", at, at + metaLen)) as { layout?: number; kinds: (string | null)[]; names: (string | null)[]; channelLocations: (string[] | null)[] };
-    // Records are copied as bytes: a snapshot of another record layout must not load.
-    if (meta.layout !== SNAPSHOT_LAYOUT_VERSION && meta.layout !== SNAPSHOT_LAYOUT_UPGRADABLE) throw new Error(`snapshot has ledger layout ${String(meta.layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION}`);
-    at += metaLen;
-    const counts = HEADER_COUNT_FIELDS.map((_, i) => buf.readUInt32LE(at + 4 * i));
-    at += 4 * HEADER_COUNT_FIELDS.length;
-    const regions: Buffer[] = [];
-    for (let i = 0; i < REGIONS_PERSISTENT; i++) {
-      const len = buf.readUInt32LE(at);
-      at += 4;
-      regions.push(buf.subarray(at, at + len));
-      at += len;
-    }
+    const metaLen = buf.readUInt32LE(0);
+    const meta = JSON.parse(buf.toString("utf8", 4, 4 + metaLen)) as { layout?: number; kinds: (string | null)[]; names: (string | null)[]; channelLocations: (string[] | null)[] };
+    const image = snapshotImage(meta.layout, buf.subarray(4 + metaLen));
     // Capacities are checked by the region sizes: each must fit its region.
-    HEADER_COUNT_FIELDS.forEach((f, i) => (this.header[f] = counts[i]));
+    for (const [field, value] of image.header) this.header[field] = value;
     for (let i = 0; i < REGIONS_PERSISTENT; i++) {
       const room = this.regionCapacityBytes(i);
-      if (regions[i].length > room) throw new RangeError(`snapshot region ${i} (${regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
-      this.u8.set(regions[i], this.x.regionBase(i));
+      if (image.regions[i].length > room) throw new RangeError(`snapshot region ${i} (${image.regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
+      this.u8.set(image.regions[i], this.x.regionBase(i) >>> 0);
     }
-    if (meta.layout === SNAPSHOT_LAYOUT_UPGRADABLE) this.x.upgradeLayout1();
+    if (image.upgrade) this.x.upgradeLayout2();
     this.x.rebuildIndexes();
+    this.reservationKeyId = null; // the upgrade used key D
     this.locationKind = meta.kinds;
     this.locationLabel = meta.names;
     this.channelLocations = meta.channelLocations;
@@ -820,8 +817,8 @@ export class WasmLedger implements StockLedger {
 
   // Region i ends where the next region starts (layout order), which bounds what fits.
   private regionCapacityBytes(i: number): number {
-    const bases = new Uint32Array(this.memory.buffer, HEADER + 24 * 4, 18);
-    const order = [0, 2, 4, 6, 8, 9, 11, 12, 13]; // persistent region -> layout region index
+    const bases = new Uint32Array(this.memory.buffer, HEADER + H_BASES * 4, REGIONS);
+    const order = [0, 2, 4, 6, 8, 9, 11, 12, 13, 14]; // persistent region -> layout region index
     const r = order[i];
     return bases[r + 1] - bases[r];
   }
