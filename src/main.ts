@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT (a snapshot first, so the next start replays little). A
 // crash needs none of that: the journal alone recovers every acknowledged write.
 
+import "./msgpack-strings.js"; // first: see the module
 import { loadConfig } from "./config.js";
 import { startOmnistock } from "./omnistock.js";
 

@@ -3,6 +3,7 @@
 // the shared ledger memory, everything else through the writer) and a mirror
 // of the writer's feed. See worker-pool.ts for the writer's side.
 
+import "../msgpack-strings.js"; // first: see the module
 import { parentPort, workerData } from "node:worker_threads";
 import { registry } from "../metrics.js";
 import { loadTokens } from "../server/auth.js";

@@ -16,7 +16,7 @@
 // ring is full the producer keeps the remaining fragments in order and tries
 // again shortly; nothing is dropped and nothing is reordered.
 //
-// Wake-ups: the producer bumps `signal` after every burst of messages, and calls
+// Wake-ups: the producer bumps `signal` once per event-loop turn that wrote messages, and calls
 // Atomics.notify (which costs about a microsecond with a waitAsync waiter)
 // only when the consumer has said it is waiting. The consumer reads everything
 // there is, sets `waiting`, then waits (Atomics.waitAsync, which does not
@@ -161,14 +161,17 @@ export class RingProducer extends RingEnd {
     return true;
   }
 
-  // Messages sent in one burst (the answers one fsync releases, the requests
-  // of one uWS read) share one wake-up: it is sent once the burst's
-  // microtasks have run, not per message.
+  // Messages sent in one turn of the event loop (the answers one group commit
+  // releases, the requests of one epoll wake-up, however many sockets)
+  // share one wake-up, sent at the end of the turn (setImmediate). A
+  // microtask would be per request: Node drains microtasks after every uWS
+  // callback, and each notify of a waiting thread costs both threads a
+  // system call and an event-loop wake-up.
   private wakeQueued = false;
   private wake(): void {
     if (this.wakeQueued) return;
     this.wakeQueued = true;
-    queueMicrotask(this.wakeNow);
+    setImmediate(this.wakeNow);
   }
 
   private readonly wakeNow = (): void => {
