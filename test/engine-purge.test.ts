@@ -80,7 +80,7 @@ describe("reservation retention through a real engine", () => {
 
 describe("OMNISTOCK_RESERVATION_RETENTION_SECONDS", () => {
   it.each([
-    [undefined, 604_800],
+    [undefined, 86_400],
     ["0", 0],
     ["86400", 86_400],
     ["31536000", 31_536_000],

@@ -30,7 +30,7 @@ import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } 
 
 export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bounds one record's work
 export const PURGE_BATCH_MAX = 10_000; // reservations purged per sweeper record; bounds one record's work
-export const RESERVATION_RETENTION_MS_DEFAULT = 7 * 24 * 3600 * 1000;
+export const RESERVATION_RETENTION_MS_DEFAULT = 24 * 3600 * 1000;
 
 export interface EngineOptions extends LedgerCapacities {
   dataDir: string;
@@ -38,7 +38,7 @@ export interface EngineOptions extends LedgerCapacities {
   streamMemoryTail?: number; // of which the newest are also kept in memory (default 100,000)
   snapshotEveryRecords: number;
   expiryIntervalMs: number;
-  reservationRetentionMs?: number; // how long finished reservations are kept (default 7 days)
+  reservationRetentionMs?: number; // how long finished reservations are kept (default 1 day)
   clock?: () => number; // epoch ms; tests may pin it
   log?: (message: string) => void;
 }

@@ -20,6 +20,8 @@ export class MirrorFeed implements StreamFeed {
   private readonly listeners = new Set<FeedListener>();
   private followed = 0; // newest seq handed to the listeners
   private stopped = false;
+  private started = false;
+  private listenerAdded: (() => void) | null = null; // wakes the idle follow loop
   private retry: NodeJS.Timeout | null = null;
 
   constructor(
@@ -30,12 +32,15 @@ export class MirrorFeed implements StreamFeed {
   }
 
   get lastSeq(): number {
-    return this.followed;
+    // Without a listener nothing is followed: every released message is
+    // already readable from the tail (or the disk).
+    return this.started && this.listeners.size === 0 ? Math.max(this.followed, this.tail.newestSeq) : this.followed;
   }
 
   /** Follows the writer's feed from `lastSeq` (released before this worker was told it is ready). */
   start(lastSeq: number): void {
     this.followed = lastSeq;
+    this.started = true;
     void this.follow();
   }
 
@@ -43,10 +48,20 @@ export class MirrorFeed implements StreamFeed {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.tail.wake();
+    this.listenerAdded?.();
   }
 
   private async follow(): Promise<void> {
     while (!this.stopped) {
+      if (this.listeners.size === 0) {
+        // No stream client on this worker: sleep until one subscribes instead
+        // of waking on every release the writer makes (a wake-up of every
+        // worker per group commit took a hold load on 2 workers from 55k/s
+        // to 28k/s on 2 cores).
+        await new Promise<void>((resolve) => (this.listenerAdded = resolve));
+        this.listenerAdded = null;
+        continue;
+      }
       const seen = this.tail.signalValue();
       this.catchUp();
       await this.tail.waitForSignal(seen);
@@ -79,7 +94,10 @@ export class MirrorFeed implements StreamFeed {
   }
 
   subscribe(listener: FeedListener): () => void {
+    // The first listener starts live at the newest message; older ones are a replay's.
+    if (this.started && this.listeners.size === 0) this.followed = Math.max(this.followed, this.tail.newestSeq);
     this.listeners.add(listener);
+    this.listenerAdded?.();
     return () => this.listeners.delete(listener);
   }
 
