@@ -2,9 +2,10 @@
 // before anything loads msgpackr, which reads this switch once, at load.
 //
 // msgpackr decodes strings through a native addon (msgpackr-extract) when one
-// loads. omnistock's messages are small, with a few short strings, and often
-// read straight out of SharedArrayBuffer rings; on that traffic the addon path
-// took 13-14 % of an HTTP worker's CPU under a hold load against 1.5 % for
-// msgpackr's JavaScript decoder, and 2 workers went from 38-40k to 45-52k
-// holds/s with it off (bench/RESULTS.md). An operator's own setting wins.
+// loads. omnistock's messages are small, with a few short strings (ring
+// commands and answers between threads, journal records, stream messages):
+// there msgpackr's JavaScript decoder is faster, 431 against 538 ns for a
+// hold's answer, and 2 HTTP workers took 29.1-30.2k durable holds/s with it
+// against 27.3-28.6k with the addon (3 alternating runs each, 2026-11-23).
+// An operator's own setting wins.
 process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= "true";
