@@ -5,6 +5,7 @@
 //
 // Run: node dist/bench/recovery.bench.js   (npm run build first)
 
+import "../src/msgpack-strings.js"; // first, as in the server: msgpackr's JavaScript string decoder
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
