@@ -3,44 +3,41 @@
 
 import { isMainThread } from "node:worker_threads";
 import client from "prom-client";
+import { CellCounter, CellHistogram, type CounterCell } from "./metric-cells.js";
 
 export const registry = new client.Registry();
 // Process metrics once, from the main thread: HTTP worker threads would
 // report the same process again, and /metrics sums every thread's registry.
 if (isMainThread) client.collectDefaultMetrics({ register: registry, prefix: "omnistock_" }); // omnistock_process_cpu_seconds_total, omnistock_nodejs_heap_size_used_bytes, …
 
-export const httpRequests = new client.Counter({
-  name: "omnistock_http_requests_total",
-  help: "HTTP requests by route and status",
-  labelNames: ["route", "status"] as const,
-  registers: [registry],
-});
+// The request path's metrics: cells resolved once per label set (metric-cells.ts).
+export const httpRequests = new CellCounter("omnistock_http_requests_total", "HTTP requests by route and status", ["route", "status"], registry);
 
-export const httpLatency = new client.Histogram({
-  name: "omnistock_http_request_duration_seconds",
-  help: "HTTP request latency by route, from request to last byte written",
-  labelNames: ["route"] as const,
-  buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-  registers: [registry],
-});
+export const httpLatency = new CellHistogram(
+  "omnistock_http_request_duration_seconds",
+  "HTTP request latency by route, from request to last byte written",
+  ["route"],
+  [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  registry,
+);
 
-export const reservationOutcomes = new client.Counter({
-  name: "omnistock_reservation_outcomes_total",
-  help: "Reservation commands by operation and outcome (ok or the SPEC error code)",
-  labelNames: ["op", "outcome"] as const,
-  registers: [registry],
-});
+export const reservationOutcomes = new CellCounter(
+  "omnistock_reservation_outcomes_total",
+  "Reservation commands by operation and outcome (ok or the SPEC error code)",
+  ["op", "outcome"],
+  registry,
+);
 
-// Counter children by op, then outcome: resolved once, so a hold does no label hashing.
-const outcomeChildren = new Map<string, Map<string, { inc(): void }>>();
+// Cells by op, then outcome, so a hold does no string work either.
+const outcomeCells = new Map<string, Map<string, CounterCell>>();
 
 /** Counts one reservation command's outcome. */
 export function countReservationOutcome(op: string, outcome: string): void {
-  let byOutcome = outcomeChildren.get(op);
-  if (byOutcome === undefined) outcomeChildren.set(op, (byOutcome = new Map()));
-  let child = byOutcome.get(outcome);
-  if (child === undefined) byOutcome.set(outcome, (child = reservationOutcomes.labels(op, outcome)));
-  child.inc();
+  let byOutcome = outcomeCells.get(op);
+  if (byOutcome === undefined) outcomeCells.set(op, (byOutcome = new Map()));
+  let cell = byOutcome.get(outcome);
+  if (cell === undefined) byOutcome.set(outcome, (cell = reservationOutcomes.cell(op, outcome)));
+  cell.inc();
 }
 
 export const journalFsyncLatency = new client.Histogram({

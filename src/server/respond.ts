@@ -7,6 +7,7 @@
 
 import type { HttpResponse } from "uWebSockets.js";
 import { Packr } from "msgpackr";
+import type { CounterCell, HistogramCell } from "../metric-cells.js";
 import { httpLatency, httpRequests } from "../metrics.js";
 import { HttpError, InternalError } from "./errors.js";
 
@@ -40,19 +41,19 @@ function statusLine(status: number): string {
   return STATUS_LINES.get(status) ?? String(status);
 }
 
-/** The metric children of one route template, resolved once so a request does no label lookups. */
+/** The metric cells of one route template, resolved once so a request does no label lookups. */
 export class RouteMetrics {
-  private readonly counters = new Map<number, { inc(): void }>();
-  private readonly latency: { observe(value: number): void };
+  private readonly counters = new Map<number, CounterCell>();
+  private readonly latency: HistogramCell;
 
   constructor(readonly template: string) {
-    this.latency = httpLatency.labels(template);
+    this.latency = httpLatency.cell(template);
   }
 
   observe(status: number, startedAtMs: number): void {
     let counter = this.counters.get(status);
     if (counter === undefined) {
-      counter = httpRequests.labels(this.template, String(status));
+      counter = httpRequests.cell(this.template, String(status));
       this.counters.set(status, counter);
     }
     counter.inc();
