@@ -5,6 +5,7 @@
 // `executeCommand` is the one function both the live writer and recovery use.
 
 import { Packr } from "msgpackr";
+import { IsoTime } from "../iso-time.js";
 import type { AdjustItem, ChannelPatch, HoldLine, LocationPatch, StockItem } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import type { UnnumberedMessage } from "../stream/messages.js";
@@ -32,6 +33,9 @@ export type Command =
   | [Op.Purge, number, number, number] // nowMs, retentionMs, limit
   | [Op.PutLocation, number, string, LocationPatch]
   | [Op.PutChannel, number, string, ChannelPatch];
+
+/** The `ts` of stream messages: the command's clock. */
+export const messageTime = new IsoTime();
 
 // Records must decode on their own, years later: no shared msgpack structures.
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -105,13 +109,13 @@ export function executeCommand(ledger: WasmLedger, command: Command, mode: Messa
       // Rare: the messages are built even when only counted.
       const before = channelFigures(ledger, ledger.channelIndexOf(command[2]));
       const result = ledger.putChannel(command[2], command[3]);
-      const built = result.changed ? channelChangeMessages(ledger, command[2], before, new Date(command[1]).toISOString()) : [];
+      const built = result.changed ? channelChangeMessages(ledger, command[2], before, messageTime.format(command[1])) : [];
       const messages = mode === "build" ? built : [];
       return { outcome: result, changed: result.changed, messages, messageCount: built.length };
     }
   }
   if (!changed) return { outcome, changed, messages: [], messageCount: 0 };
   if (mode === "count") return { outcome, changed, messages: [], messageCount: countOfLastCommand(ledger) };
-  const messages = deltasOfLastCommand(ledger, new Date(command[1]).toISOString());
+  const messages = deltasOfLastCommand(ledger, messageTime.format(command[1]));
   return { outcome, changed, messages, messageCount: messages.length };
 }

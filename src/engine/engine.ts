@@ -22,7 +22,8 @@ import {
   countReservationOutcome, ledgerPositions, ledgerReservations, ledgerReservationsHeld, reservationsExpired, reservationsPurged,
 } from "../metrics.js";
 import { DeltaFeed } from "../stream/feed.js";
-import { decodeCommand, encodeCommand, executeCommand, Op, type Command, type Execution } from "./commands.js";
+import { decodeCommand, encodeCommand, executeCommand, messageTime, Op, type Command, type Execution } from "./commands.js";
+import { IsoTime } from "../iso-time.js";
 import { deltasOfLastCommand } from "./deltas.js";
 import { errorBody, errorFor } from "./errors.js";
 import { LedgerReads, channelNotFound } from "./reads.js";
@@ -117,7 +118,7 @@ export class OmnistockEngine implements Engine {
       const mode = command[0] === Op.PutChannel ? "build" : "count";
       const execution = executeCommand(ledger, command, mode);
       if (feed.onDisk(execution.messageCount)) feed.skip(execution.messageCount);
-      else feed.replayed(mode === "build" ? execution.messages : deltasOfLastCommand(ledger, new Date(command[1]).toISOString()));
+      else feed.replayed(mode === "build" ? execution.messages : deltasOfLastCommand(ledger, messageTime.format(command[1])));
     });
     ledger.quiet = false;
     feed.finishReplay();
@@ -378,6 +379,8 @@ function positionBody(p: PositionState): unknown {
   };
 }
 
+const expiresAtTime = new IsoTime();
+
 export function reservationBody(r: ReservationState): unknown {
-  return { id: r.id, status: r.status, channel: r.channel, lines: r.lines, expiresAt: new Date(r.expiresAtMs).toISOString() };
+  return { id: r.id, status: r.status, channel: r.channel, lines: r.lines, expiresAt: expiresAtTime.format(r.expiresAtMs) };
 }
