@@ -324,6 +324,16 @@ describe("failure", () => {
     await expect(journal.durable(3)).rejects.toThrow();
     expect(journal.durableLsn).toBe(1);
     await journal.durable(1); // what was durable stays durable
+    await expect(journal.close()).resolves.toBeUndefined(); // a failed journal still closes
+  });
+
+  it("closes without opening a new segment when its last flush filled the current one", async () => {
+    const journal = await Journal.open({ dir, segmentBytesMax: 100 }, 1);
+    journal.append(Buffer.alloc(200, 7)); // past segmentBytesMax: the flush queues a switch behind close()
+    await journal.close();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the queued switch would run after close() resolved
+    expect(segmentFiles()).toEqual([segmentFileName(1)]);
+    expect(readAll().lsns).toEqual([1]);
   });
 });
 

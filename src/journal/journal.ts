@@ -137,7 +137,7 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-/** One group commit on its way to disk: the records up to `throughLsn`, written at `position`. */
+/** One group commit on its way to disk: the records after the previous flush's, up to `throughLsn`. */
 interface Flush {
   throughLsn: number;
   records: number;
@@ -185,7 +185,7 @@ export class Journal {
   private flushScheduled = false;
   // Flushes on their way to disk, in lsn order.
   private readonly inFlight: Flush[] = [];
-  // Set while an exclusive operation (rotation, segment switch, close) owns the file: no flush starts.
+  // Set while an exclusive operation (rotation, segment switch, prune, sync, close) owns the file: no flush starts.
   private exclusiveRunning = false;
   private switchQueued = false;
   // Woken when the last flush in flight completes (an exclusive operation waits for it).
@@ -396,7 +396,8 @@ export class Journal {
       // Waits for the flushes in flight and holds new ones back meanwhile.
       this.exclusive(async () => {
         this.switchQueued = false;
-        if (this.segmentBytes >= this.segmentBytesMax) await this.switchSegment();
+        // A close() queued before this switch has closed the journal: no new segment then.
+        if (!this.closed && this.segmentBytes >= this.segmentBytesMax) await this.switchSegment();
       }).catch((error: unknown) => {
         // The records are durable; only the next segment could not be created.
         this.fail(error as Error);
@@ -406,10 +407,11 @@ export class Journal {
   }
 
   /**
-   * Writes every record through `lsn` and waits until no flush is in flight.
-   * Runs inside exclusive(), which holds other flushes back, so it ends.
+   * Writes every record appended so far and waits until no flush is in
+   * flight. Runs inside exclusive(), which holds other flushes back, so it ends.
    */
-  private async writeThrough(lsn: number): Promise<void> {
+  private async writeThrough(): Promise<void> {
+    const lsn = this.lastLsn;
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.inFlight.length > 0) {
@@ -464,23 +466,32 @@ export class Journal {
     return this.exclusive(() => this.handle.datasync());
   }
 
-  /** Makes everything appended durable, then closes the segment. Later appends throw. */
+  /**
+   * Makes everything appended durable, then closes the segment. Later appends
+   * throw. A journal that already failed is closed all the same (its waiters
+   * were rejected when it failed).
+   */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    return this.exclusive(() => this.handle.close());
+    return this.exclusive(() => this.handle.close(), true);
   }
 
   /**
    * Runs `task` after every earlier exclusive operation settled and every
    * record appended before it started is written, holding new flushes back
-   * until it ends.
+   * until it ends. `evenAfterFailure`: run `task` on a failed journal too
+   * (close), instead of rejecting with the failure.
    */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+  private exclusive<T>(task: () => Promise<T>, evenAfterFailure = false): Promise<T> {
     const run = this.io.then(async () => {
       this.exclusiveRunning = true;
       try {
-        await this.writeThrough(this.lastLsn);
+        try {
+          await this.writeThrough();
+        } catch (error) {
+          if (!evenAfterFailure) throw error;
+        }
         return await task();
       } finally {
         this.exclusiveRunning = false;
