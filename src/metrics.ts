@@ -42,14 +42,14 @@ export function countReservationOutcome(op: string, outcome: string): void {
 
 export const journalFsyncLatency = new client.Histogram({
   name: "omnistock_journal_fsync_duration_seconds",
-  help: "Duration of one journal group commit (write + fdatasync)",
+  help: "Duration of one journal group commit, from handing its records to the disk to their being durable (one O_DSYNC write; up to two in flight)",
   buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
   registers: [registry],
 });
 
 export const journalGroupSize = new client.Histogram({
   name: "omnistock_journal_group_records",
-  help: "Records made durable by one fsync (group commit size)",
+  help: "Records made durable by one group commit (its size)",
   buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
   registers: [registry],
 });

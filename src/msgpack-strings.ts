@@ -1,4 +1,4 @@
-// Imported first by every entry point (main.ts, threads/http-worker.ts),
+// Imported first by the server's entry points (main.ts, threads/http-worker.ts),
 // before anything loads msgpackr, which reads this switch once, at load.
 //
 // msgpackr decodes strings through a native addon (msgpackr-extract) when one

@@ -16,8 +16,10 @@ for round in 1 2; do
     port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
     OMNISTOCK_WORKERS=$w OMNISTOCK_DATA_DIR=$d OMNISTOCK_PORT=$port OMNISTOCK_POSITIONS_MAX=200000 OMNISTOCK_RESERVATIONS_MAX=4000000 node dist/src/main.js > "$d/log" 2>&1 &
     pid=$!
+    trap 'kill "$pid" 2>/dev/null; rm -rf "$d" "$stock"' EXIT # also when a step below fails
     # -f: only a 200 counts (a 503 body, "not_ready", also contains "ready").
     for _ in $(seq 100); do curl -sf "127.0.0.1:$port/readyz" > /dev/null && break; sleep 0.1; done
+    curl -sf "127.0.0.1:$port/readyz" > /dev/null || { echo "OMNISTOCK_WORKERS=$w: not ready after 10 s" >&2; exit 1; }
     curl -sf -XPOST "127.0.0.1:$port/v1/stock" -H 'content-type: application/json' --data-binary @"$stock" > /dev/null
     (cd bench/http/wrk && wrk -t1 -c64 -d1s -s "$script" "http://127.0.0.1:$port" -- "warm$w$round" > /dev/null 2>&1)
     out=$(cd bench/http/wrk && wrk -t1 -c64 -d5s -s "$script" "http://127.0.0.1:$port" -- "run$w$round" 2>&1)

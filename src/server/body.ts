@@ -14,7 +14,8 @@ export const BODY_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
 
 export type BodyFormat = "json" | "msgpack";
 
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// copyBuffers: a decoded bin value must not be a view into uWS's chunk, which is freed after the callback.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The media type of a Content-Type or Accept element: lowercased, parameters dropped. */
@@ -83,8 +84,7 @@ export function readBody(
     }
     let body: Uint8Array;
     if (isLast && chunks === null) {
-      // Only valid during this call: decodeBody copies what it keeps (a msgpack body is copied first: msgpackr may hand out views).
-      body = format === "json" ? new Uint8Array(chunk) : new Uint8Array(chunk.slice(0));
+      body = new Uint8Array(chunk); // valid only during this call: decodeBody copies what it keeps
     } else {
       chunks ??= [];
       if (chunk.byteLength > 0) chunks.push(new Uint8Array(chunk.slice(0))); // copy: uWS neuters the chunk

@@ -201,7 +201,7 @@ class HttpApi {
 
   /** Answers an engine write once it is durable. */
   private later(ex: Exchange, pending: Promise<EngineReply>): void {
-    if (!ex.waiting) ex.keepAlive();
+    ex.keepAlive();
     // failLater also covers a failure while writing the reply (an
     // unencodable body): an unhandled rejection would end the process.
     pending.then((reply) => sendLater(ex, reply.status, reply.body)).catch((error: unknown) => failLater(ex, error));

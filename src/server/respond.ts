@@ -84,6 +84,7 @@ export class Exchange {
 
   /** Registers uWS's abort handler; required before a handler returns without answering. */
   keepAlive(): void {
+    if (this.waiting) return;
     this.waiting = true;
     this.res.onAborted(() => {
       this.aborted = true;
@@ -145,8 +146,8 @@ export function failLater(ex: Exchange, error: unknown): void {
   try {
     ex.res.cork(() => fail(ex, error));
   } catch (writeError) {
-    // Last resort: this runs in a promise's catch, and throwing here would be
-    // an unhandled rejection, which ends the process.
+    // Last resort: this runs in a promise's catch (an unhandled rejection
+    // ends the process) or in a uWS callback (a throw there goes into uWS).
     console.error("omnistock http: cannot write an error reply", writeError);
   }
 }

@@ -483,7 +483,6 @@ class Stream {
    * start); per message, only the matching filtered clients are (the index).
    */
   private onBatch(batch: readonly StreamMessage[]): void {
-    if (this.clients.size === 0) return;
     const n = batch.length;
     const json: (Buffer | undefined)[] = new Array(n);
     const msgpack: (Buffer | undefined)[] = new Array(n);

@@ -102,6 +102,6 @@ export class MirrorFeed implements StreamFeed {
   }
 
   readAfter(since: number, limit: number): StreamMessage[] | null {
-    return readReleasedAfter(this.tail, this.dir, since, limit, this.followed, this.tail.oldestSeq);
+    return readReleasedAfter(this.tail, this.dir, since, limit, this.lastSeq, this.tail.oldestSeq);
   }
 }
