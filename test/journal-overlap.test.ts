@@ -1,0 +1,95 @@
+// Two group commits in flight at once (src/journal/journal.ts): whatever order
+// the disk finishes them in, a record is acknowledged only once it and every
+// record before it are written, and a failed earlier write fails the later
+// ones' waiters too. fs.write is wrapped so the test decides when each real
+// write's completion reaches the journal.
+
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+interface HeldWrite {
+  finish(error?: Error): void; // delivers the real outcome, or `error` instead
+}
+const held: HeldWrite[] = [];
+let holding = false;
+
+vi.mock("node:fs", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:fs")>();
+  type WriteCallback = (error: NodeJS.ErrnoException | null, written: number) => void;
+  const write = (...args: unknown[]): void => {
+    const callback = args[args.length - 1] as WriteCallback;
+    const realArgs = args.slice(0, -1) as Parameters<typeof actual.write>;
+    if (!holding) return void (actual.write as (...a: unknown[]) => void)(...realArgs, callback);
+    (actual.write as (...a: unknown[]) => void)(...realArgs, (error: NodeJS.ErrnoException | null, written: number) => {
+      held.push({ finish: (injected) => (injected ? callback(injected, 0) : callback(error, written)) });
+    });
+  };
+  return { ...actual, write, default: { ...actual, write } };
+});
+
+const fs = await import("node:fs");
+const { Journal, readJournal } = await import("../src/journal/journal.js");
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "omnistock-journal-overlap-"));
+  held.length = 0;
+  holding = false;
+});
+afterEach(() => {
+  holding = false;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+async function writesHeld(count: number): Promise<void> {
+  for (let i = 0; i < 1000 && held.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  expect(held.length).toBe(count);
+}
+
+describe("two group commits in flight", () => {
+  it("acknowledges nothing of a later commit that finished first until the earlier one has", async () => {
+    const journal = await Journal.open({ dir }, 1);
+    holding = true;
+    const settled: number[] = [];
+    const first = journal.durable(journal.append(Buffer.from("one"))).then(() => settled.push(1));
+    await turn(); // the first flush starts at the end of this turn
+    const second = journal.durable(journal.append(Buffer.from("two"))).then(() => settled.push(2));
+    await writesHeld(2);
+
+    held[1].finish(); // the later write completes first
+    await turn();
+    await turn();
+    expect(settled).toEqual([]);
+    expect(journal.durableLsn).toBe(0);
+
+    held[0].finish();
+    await Promise.all([first, second]);
+    expect(settled).toEqual([1, 2]);
+    expect(journal.durableLsn).toBe(2);
+    holding = false;
+    await journal.close();
+    const lsns: number[] = [];
+    readJournal(dir, 0, (lsn) => lsns.push(lsn));
+    expect(lsns).toEqual([1, 2]);
+  });
+
+  it("fails the later commit's waiters when the earlier write fails, though the later one was written", async () => {
+    const journal = await Journal.open({ dir }, 1);
+    holding = true;
+    const first = journal.durable(journal.append(Buffer.from("one")));
+    await turn();
+    const second = journal.durable(journal.append(Buffer.from("two")));
+    await writesHeld(2);
+
+    held[1].finish(); // written
+    held[0].finish(new Error("EIO (injected)"));
+    await expect(first).rejects.toThrow(/EIO/);
+    await expect(second).rejects.toThrow(/EIO/);
+    expect(journal.durableLsn).toBe(0);
+    expect(() => journal.append(Buffer.from("three"))).toThrow(/failed/);
+    holding = false;
+    await expect(journal.close()).resolves.toBeUndefined();
+  });
+});
