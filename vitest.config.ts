@@ -16,12 +16,14 @@ const common = {
   testTimeout: 60_000,
   hookTimeout: 60_000,
 };
+// msgpackr's JavaScript string decoder, as the server runs it (src/msgpack-strings.ts).
+const msgpackAsServed = { MSGPACKR_NATIVE_ACCELERATION_DISABLED: "true" };
 
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...common, name: "single-thread", include: ["test/**/*.test.ts"], env: { OMNISTOCK_TEST_WORKERS: "0" } } },
-      { test: { ...common, name: "http-workers", include: THROUGH_A_SERVER, env: { OMNISTOCK_TEST_WORKERS: "2" } } },
+      { test: { ...common, name: "single-thread", include: ["test/**/*.test.ts"], env: { ...msgpackAsServed, OMNISTOCK_TEST_WORKERS: "0" } } },
+      { test: { ...common, name: "http-workers", include: THROUGH_A_SERVER, env: { ...msgpackAsServed, OMNISTOCK_TEST_WORKERS: "2" } } },
     ],
   },
 });

@@ -4,6 +4,7 @@
 // and unknown fields, and the field-naming error messages.
 
 import { describe, expect, test } from "vitest";
+import { isNativeAccelerationEnabled } from "msgpackr";
 import { InvalidRequestError } from "../src/server/errors.js";
 import {
   channelProblem,
@@ -384,6 +385,8 @@ describe("body formats", () => {
     expect(rejection(() => decodeBody(Buffer.from([0xff, 0xfe]), "json"))).toMatch(/^body: not valid UTF-8/);
     expect(rejection(() => decodeBody(Buffer.from([0x81]), "msgpack"))).toMatch(/^body: malformed msgpack/);
     expect(decodeBody(Buffer.from('{"a":1}'), "json")).toEqual({ a: 1 });
+    // The suite decodes msgpack as the server does (vitest.config.ts, src/msgpack-strings.ts).
+    expect(isNativeAccelerationEnabled).toBe(false);
   });
 });
 
