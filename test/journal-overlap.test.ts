@@ -9,8 +9,10 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 interface HeldWrite {
+  written: boolean; // the real write has completed (its outcome is kept)
   finish(error?: Error): void; // delivers the real outcome, or `error` instead
 }
+// In call order (the order the journal started its writes), whatever order the disk finishes them in.
 const held: HeldWrite[] = [];
 let holding = false;
 
@@ -19,10 +21,27 @@ vi.mock("node:fs", async (importOriginal) => {
   type WriteCallback = (error: NodeJS.ErrnoException | null, written: number) => void;
   const write = (...args: unknown[]): void => {
     const callback = args[args.length - 1] as WriteCallback;
-    const realArgs = args.slice(0, -1) as Parameters<typeof actual.write>;
+    const realArgs = args.slice(0, -1);
     if (!holding) return void (actual.write as (...a: unknown[]) => void)(...realArgs, callback);
+    let outcome: [NodeJS.ErrnoException | null, number] | null = null;
+    let release: Error | null | undefined; // undefined: not released yet; null: the real outcome
+    const deliver = (): void => {
+      if (outcome === null || release === undefined) return;
+      if (release) callback(release, 0);
+      else callback(outcome[0], outcome[1]);
+    };
+    const entry: HeldWrite = {
+      written: false,
+      finish: (injected) => {
+        release = injected ?? null;
+        deliver();
+      },
+    };
+    held.push(entry);
     (actual.write as (...a: unknown[]) => void)(...realArgs, (error: NodeJS.ErrnoException | null, written: number) => {
-      held.push({ finish: (injected) => (injected ? callback(injected, 0) : callback(error, written)) });
+      outcome = [error, written];
+      entry.written = true;
+      deliver();
     });
   };
   return { ...actual, write, default: { ...actual, write } };
@@ -43,9 +62,11 @@ afterEach(() => {
 });
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Waits until `count` writes have started and reached the disk (their completions still held). */
 async function writesHeld(count: number): Promise<void> {
-  for (let i = 0; i < 1000 && held.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 1));
-  expect(held.length).toBe(count);
+  const ready = (): boolean => held.length === count && held.every((w) => w.written);
+  for (let i = 0; i < 2000 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  expect(ready()).toBe(true);
 }
 
 describe("two group commits in flight", () => {
@@ -58,7 +79,7 @@ describe("two group commits in flight", () => {
     const second = journal.durable(journal.append(Buffer.from("two"))).then(() => settled.push(2));
     await writesHeld(2);
 
-    held[1].finish(); // the later write completes first
+    held[1].finish(); // the later write's completion arrives first
     await turn();
     await turn();
     expect(settled).toEqual([]);
