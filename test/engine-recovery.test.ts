@@ -15,6 +15,13 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A data directory of its own, removed after the test. */
+function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
+  dirs.push(dir);
+  return dir;
+}
+
 function newEngine(dataDir: string, clock: () => number, options: Partial<EngineOptions> = {}): OmnistockEngine {
   return new OmnistockEngine({
     dataDir, positionsMax: 10_000, reservationsMax: 10_000, snapshotEveryRecords: 1_000_000,
@@ -82,8 +89,7 @@ describe("engine recovery", () => {
   for (const { seed, options } of replays) {
     const purging = options === PURGING;
     it(`replays the journal into identical state (seed ${seed}${purging ? ", with purges and reused room" : ""})`, async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
-      dirs.push(dataDir);
+      const dataDir = freshDataDir();
       const clock = { now: 1_700_000_000_000 };
       const live = newEngine(dataDir, () => clock.now, options);
       await live.recover();
@@ -104,8 +110,7 @@ describe("engine recovery", () => {
   }
 
   it("recovers from a snapshot plus the journal tail into identical state", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const clock = { now: 1_700_000_000_000 };
     const live = newEngine(dataDir, () => clock.now);
     await live.recover();
@@ -130,8 +135,7 @@ describe("engine recovery", () => {
   });
 
   it("recovers from a snapshot plus a journal tail, both with purges, into identical state", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const clock = { now: 1_700_000_000_000 };
     const live = newEngine(dataDir, () => clock.now, PURGING);
     await live.recover();
@@ -154,8 +158,7 @@ describe("engine recovery", () => {
   });
 
   it("keeps a purged reservation purged after a restart, and its id takes a new hold", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const clock = { now: 1_700_000_000_000 };
     const live = newEngine(dataDir, () => clock.now, { reservationRetentionMs: 60_000 });
     await live.recover();
@@ -182,8 +185,7 @@ describe("engine recovery", () => {
   });
 
   it("expires holds on replay exactly as the writer's clock did", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "omnistock-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const clock = { now: 1_700_000_000_000 };
     const live = newEngine(dataDir, () => clock.now);
     await live.recover();
