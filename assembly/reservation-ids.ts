@@ -71,17 +71,33 @@ export function resUnpublish(r: u32): void {
   store<u64>(slotAddr(hole), 0);
 }
 
-/** Puts every live record back in the slot it had (after a snapshot load). */
+/**
+ * After a snapshot load: puts every live record back in the slot it had, so
+ * the table is byte-identical to the one snapshotted. That holds only for a
+ * table of the snapshot's size; in one of another size (OMNISTOCK_RESERVATIONS_MAX
+ * changed across a restart) a saved slot may be out of range, taken, or not
+ * reachable from its entry's home, and then the table is rebuilt by hashing.
+ */
 export function resRebuild(): void {
   memory.fill(resSlots, 0, (<usize>resMask + 1) * SLOT_BYTES);
   const n = hget(H_RESERVATIONS);
   for (let r: u32 = 0; r < n; r++) {
     const rec = resAddr(r);
     if (load<u32>(rec, R_STATUS) == FREE) continue;
-    const slot = slotAddr(load<u32>(rec, R_SLOT));
-    assert(load<u32>(slot) == 0, "two reservations in one table slot");
+    const saved = load<u32>(rec, R_SLOT);
+    if (saved > resMask || load<u32>(slotAddr(saved)) != 0) { resReindex(); return; }
+    const slot = slotAddr(saved);
     store<u32>(slot, r + 1);
     store<u32>(slot, load<u32>(rec, R_HASH), 4);
+  }
+  // Linear probing finds an entry only if no slot between its home and it is empty.
+  for (let r: u32 = 0; r < n; r++) {
+    const rec = resAddr(r);
+    if (load<u32>(rec, R_STATUS) == FREE) continue;
+    const saved = load<u32>(rec, R_SLOT);
+    for (let j = load<u32>(rec, R_HASH) & resMask; j != saved; j = (j + 1) & resMask) {
+      if (load<u32>(slotAddr(j)) == 0) { resReindex(); return; }
+    }
   }
 }
 

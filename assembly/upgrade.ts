@@ -1,5 +1,5 @@
 // Snapshots of older layouts, completed in this one. The wrapper converts
-// the bytes (src/ledger/snapshot-upgrade.ts: 40-byte reservation records and
+// the bytes (src/ledger/snapshot-layouts.ts: 40-byte reservation records and
 // a line region become 64-byte records and cell chains; reservation ids leave
 // the id arena for the cells); what needs the ledger's own rules is done here.
 

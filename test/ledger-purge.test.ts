@@ -117,4 +117,31 @@ describe("wasm ledger: purged reservations give their room back", () => {
     expect(copy.stateHash()).toBe(ledger.stateHash());
     for (const [rid, holdLines] of kept) expect(copy.reservation(rid)?.lines).toEqual(holdLines);
   });
+
+  it("restores reservations into a ledger with a larger or smaller reservation capacity (the table is rebuilt, not copied)", () => {
+    const ledger = stocked({ positionsMax: 200, reservationsMax: 64 });
+    const kept = new Map<string, HoldLine[]>();
+    for (let n = 0; n < 40; n++) {
+      const rid = id(n, 1 + (n % 30));
+      created(ledger, rid, lines(1 + (n % 3)));
+      kept.set(rid, lines(1 + (n % 3)));
+    }
+    for (let n = 0; n < 40; n += 3) {
+      const rid = id(n, 1 + (n % 30));
+      ledger.release(rid, NOW);
+      kept.delete(rid);
+    }
+    expect(ledger.purge(NOW, 0, UNLIMITED)).toBe(14); // holes in the table: backward shifts moved entries
+    const snapshot = Buffer.concat(ledger.snapshotParts());
+    for (const reservationsMax of [8192, 48]) {
+      const copy = new WasmLedger({ positionsMax: 200, reservationsMax });
+      copy.loadSnapshot(snapshot);
+      for (const [rid, holdLines] of kept) {
+        expect(copy.reservation(rid)?.lines, `${reservationsMax}: ${rid}`).toEqual(holdLines);
+        expect(copy.hold(rid, null, holdLines, TTL, NOW), `${reservationsMax}: repeat of ${rid}`).toMatchObject({ status: LedgerStatus.Ok, created: false });
+      }
+      expect(copy.counts().reservations).toBe(kept.size);
+      expect(copy.release(id(1, 2), NOW).status).toBe(LedgerStatus.Ok); // moves find their reservation
+    }
+  });
 });
