@@ -4,6 +4,9 @@
 
 import { availableParallelism } from "node:os";
 
+/** How long a finished reservation is kept (its id stays an idempotency key): one day, like Stripe's idempotency keys. */
+export const RESERVATION_RETENTION_SECONDS_DEFAULT = 24 * 3600;
+
 export interface Config {
   host: string;
   port: number;
@@ -71,7 +74,7 @@ export const SETTINGS = [
   { key: "positionsMax", env: "OMNISTOCK_POSITIONS_MAX", parse: integer("OMNISTOCK_POSITIONS_MAX", 16, 40_000_000), fallback: 4_000_000 },
   { key: "skusMax", env: "OMNISTOCK_SKUS_MAX", parse: integer("OMNISTOCK_SKUS_MAX", 16, 40_000_000), fallback: 0 },
   { key: "reservationsMax", env: "OMNISTOCK_RESERVATIONS_MAX", parse: integer("OMNISTOCK_RESERVATIONS_MAX", 16, 40_000_000), fallback: 4_000_000 },
-  { key: "reservationRetentionSeconds", env: "OMNISTOCK_RESERVATION_RETENTION_SECONDS", parse: integer("OMNISTOCK_RESERVATION_RETENTION_SECONDS", 0, 31_536_000), fallback: 24 * 3600 },
+  { key: "reservationRetentionSeconds", env: "OMNISTOCK_RESERVATION_RETENTION_SECONDS", parse: integer("OMNISTOCK_RESERVATION_RETENTION_SECONDS", 0, 31_536_000), fallback: RESERVATION_RETENTION_SECONDS_DEFAULT },
   { key: "snapshotEveryRecords", env: "OMNISTOCK_SNAPSHOT_EVERY", parse: integer("OMNISTOCK_SNAPSHOT_EVERY", 1000, 1e9), fallback: 1_000_000 },
   { key: "expiryIntervalMs", env: "OMNISTOCK_EXPIRY_INTERVAL_MS", parse: integer("OMNISTOCK_EXPIRY_INTERVAL_MS", 10, 1000), fallback: 250 },
   { key: "streamRetention", env: "OMNISTOCK_STREAM_RETENTION", parse: integer("OMNISTOCK_STREAM_RETENTION", 1000, 1e9), fallback: 1_000_000 },

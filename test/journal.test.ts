@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
 import {
   JOURNAL_RECORD_BYTES_MAX,
@@ -307,6 +307,44 @@ describe("pruneThrough", () => {
     journal.append(payloadFor(31));
     await journal.close();
     expect(readAll(30).lsns).toEqual([31]);
+  });
+
+  it("lets group commits go on while a segment is being unlinked", async () => {
+    const journal = await Journal.open({ dir }, 1);
+    for (let lsn = 1; lsn <= 20; lsn++) {
+      journal.append(payloadFor(lsn));
+      if (lsn % 10 === 0) await journal.rotate(); // segments 1-10, 11-20, active 21-
+    }
+    // Hold the first unlink until the test lets it go.
+    let letGo!: () => void;
+    const unlinkHeld = new Promise<void>((resolve) => (letGo = resolve));
+    let unlinkStarted!: () => void;
+    const inUnlink = new Promise<void>((resolve) => (unlinkStarted = resolve));
+    const realUnlink = fs.promises.unlink;
+    const spy = vi.spyOn(fs.promises, "unlink").mockImplementation(async (file) => {
+      unlinkStarted();
+      await unlinkHeld;
+      return realUnlink(file);
+    });
+    try {
+      const pruned = journal.pruneThrough(20);
+      await inUnlink;
+      // A prune under way (held in unlink) must not hold this commit back.
+      const committed = await Promise.race([
+        journal.durable(journal.append(payloadFor(21))).then(() => "durable"),
+        new Promise((resolve) => setTimeout(() => resolve("held back"), 2000)),
+      ]);
+      expect(committed).toBe("durable");
+      expect(spy).toHaveBeenCalledTimes(1);
+      letGo();
+      await pruned;
+      expect(segmentFiles()).toEqual([21].map(segmentFileName));
+    } finally {
+      letGo();
+      spy.mockRestore();
+    }
+    await journal.close();
+    expect(readAll(20).lsns).toEqual([21]);
   });
 });
 

@@ -8,6 +8,7 @@
 // purge of reservations finished longer than the retention ago) and snapshots.
 
 import { mkdirSync } from "node:fs";
+import { RESERVATION_RETENTION_SECONDS_DEFAULT } from "../config.js";
 import { join } from "node:path";
 import { Journal, readJournal } from "../journal/journal.js";
 import { loadLatestSnapshot, pruneSnapshots, writeSnapshot } from "../journal/snapshot.js";
@@ -31,7 +32,7 @@ import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } 
 
 export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bounds one record's work
 export const PURGE_BATCH_MAX = 10_000; // reservations purged per sweeper record; bounds one record's work
-export const RESERVATION_RETENTION_MS_DEFAULT = 24 * 3600 * 1000;
+export const RESERVATION_RETENTION_MS_DEFAULT = RESERVATION_RETENTION_SECONDS_DEFAULT * 1000;
 
 export interface EngineOptions extends LedgerCapacities {
   dataDir: string;

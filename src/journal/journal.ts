@@ -185,13 +185,15 @@ export class Journal {
   private flushScheduled = false;
   // Flushes on their way to disk, in lsn order.
   private readonly inFlight: Flush[] = [];
-  // Set while an exclusive operation (rotation, segment switch, prune, sync, close) owns the file: no flush starts.
+  // Set while an exclusive operation (rotation, segment switch, sync, close) owns the file: no flush starts.
   private exclusiveRunning = false;
   private switchQueued = false;
   // Woken when the last flush in flight completes (an exclusive operation waits for it).
   private drained: Deferred | null = null;
   // Serializes the exclusive operations.
   private io: Promise<unknown> = Promise.resolve();
+  // Serializes prunes (which run beside flushes, see pruneThrough).
+  private pruning: Promise<unknown> = Promise.resolve();
 
   private failure: Error | null = null;
   private closed = false;
@@ -444,9 +446,16 @@ export class Journal {
   /**
    * Deletes whole segments whose records all have lsn <= `lsn` (typically the
    * lsn of a durable snapshot). The active segment is never deleted.
+   *
+   * Not exclusive: group commits go on while old segments are unlinked
+   * (freeing a 64 MiB file's blocks takes milliseconds, a latency spike for
+   * every write waiting behind it). It touches only segments before the
+   * active one, which no write changes; a switch running meanwhile makes the
+   * old active segment eligible only once it is complete (a switch writes
+   * everything before it opens the next segment). Prunes run one at a time.
    */
   pruneThrough(lsn: number): Promise<void> {
-    return this.exclusive(async () => {
+    const run = this.pruning.then(async () => {
       const segments = listSegments(this.dir);
       for (let i = 0; i + 1 < segments.length; i++) {
         const segment = segments[i];
@@ -458,6 +467,8 @@ export class Journal {
       // No directory fsync: a deletion undone by a crash leaves an old,
       // intact segment that readJournal() skips.
     });
+    this.pruning = run.catch(() => undefined);
+    return run;
   }
 
   /** Writes everything appended and fdatasyncs the segment (for journals opened with sync: false). */
