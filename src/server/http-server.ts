@@ -163,6 +163,7 @@ class HttpApi {
   /** Readiness, then token and scope: 503, 401, 403 before anything else is looked at. */
   private gate(req: HttpRequest, scope: Scope): void {
     if (!this.engine.isReady()) throw new NotReadyError();
+    if (this.tokens === null) return; // open: no header to read (each read is a call into uWS)
     const denied = authorize(this.tokens, req.getHeader("authorization"), scope);
     if (denied !== null) throw denied;
   }
@@ -178,7 +179,7 @@ class HttpApi {
     id: string,
     run: (value: unknown, id: string) => Promise<EngineReply>,
   ): void {
-    const format = bodyFormat(req.getHeader("content-type"));
+    const format = bodyFormat(ex.contentType);
     checkDeclaredLength(req.getHeader("content-length"), this.bodyMaxBytes);
     ex.keepAlive();
     readBody(
@@ -202,9 +203,19 @@ class HttpApi {
   /** Answers an engine write once it is durable. */
   private later(ex: Exchange, pending: Promise<EngineReply>): void {
     ex.keepAlive();
-    // failLater also covers a failure while writing the reply (an
-    // unencodable body): an unhandled rejection would end the process.
-    pending.then((reply) => sendLater(ex, reply.status, reply.body)).catch((error: unknown) => failLater(ex, error));
+    // One reaction, not .then().catch() (every write passes here): the
+    // fulfilled path catches its own failure while writing the reply (an
+    // unencodable body), since an unhandled rejection would end the process.
+    pending.then(
+      (reply) => {
+        try {
+          sendLater(ex, reply.status, reply.body);
+        } catch (error) {
+          failLater(ex, error);
+        }
+      },
+      (error: unknown) => failLater(ex, error),
+    );
   }
 
   /** Answers a read now, or once the writer's thread has answered it (HTTP workers). */
@@ -477,7 +488,8 @@ class HttpApi {
 
 /** Starts the exchange of one request: its start time and the format of its answer. */
 function begin(res: HttpResponse, req: HttpRequest): Exchange {
-  return new Exchange(res, wantsMsgpack(req.getHeader("content-type"), req.getHeader("accept")), performance.now());
+  const contentType = req.getHeader("content-type");
+  return new Exchange(res, contentType, wantsMsgpack(contentType, req.getHeader("accept")), performance.now());
 }
 
 /** Serves `engine` over HTTP; resolves once listening (on an ephemeral port when `options.port` is 0). */

@@ -76,6 +76,7 @@ export class Exchange {
 
   constructor(
     readonly res: HttpResponse,
+    readonly contentType: string, // the request's Content-Type header ("" when absent)
     readonly msgpack: boolean, // answer in msgpack
     readonly startedAtMs: number,
   ) {}
