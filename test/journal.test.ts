@@ -443,3 +443,84 @@ describe("a journal opened with sync: false (rebuildable data)", () => {
     await journal.close();
   });
 });
+
+describe("zero-fill ahead", () => {
+  /** Appends `count` records of ~1 KiB from `first`, each group of 64 made durable; returns the bytes appended. */
+  async function appendKiB(journal: Journal, first: number, count: number): Promise<number> {
+    let bytes = 0;
+    for (let lsn = first; lsn < first + count; lsn++) {
+      const payload = Buffer.concat([payloadFor(lsn), Buffer.alloc(1000, 0x61)]);
+      bytes += JOURNAL_RECORD_HEADER_BYTES + payload.length;
+      journal.append(payload);
+      if (lsn % 64 === 0) await journal.durable(lsn);
+    }
+    await journal.durable(journal.lastLsn);
+    return bytes;
+  }
+
+  /** What readJournal delivers for lsns, checking each payload. */
+  function checkedLsns(from: string): { lsns: number[]; tornBytes: number } {
+    const lsns: number[] = [];
+    const result = readJournal(from, 0, (lsn, payload) => {
+      expect(Buffer.from(payload).subarray(0, payloadFor(lsn).length).toString()).toBe(payloadFor(lsn).toString());
+      lsns.push(lsn);
+    });
+    return { lsns, tornBytes: result.tornBytes };
+  }
+
+  it("fills the segment with zeros ahead of the records, and close() cuts it back to them", async () => {
+    const journal = await Journal.open({ dir }, 1);
+    const bytes = await appendKiB(journal, 1, 3000); // ~3 MiB: past the first fill's trigger
+    const file = path.join(dir, segmentFileName(1));
+    const size = fs.statSync(file).size;
+    expect(size).toBeGreaterThan(bytes); // zeros ahead of the records
+    expect(fs.readFileSync(file).subarray(bytes).every((b) => b === 0)).toBe(true);
+    await journal.close();
+    expect(fs.statSync(file).size).toBe(bytes);
+    const read = checkedLsns(dir);
+    expect(read.lsns).toEqual(range(1, 3000));
+    expect(read.tornBytes).toBe(0);
+  });
+
+  it("reads a crashed segment's zero-filled tail as its end, and the next run's segment after it", async () => {
+    const journal = await Journal.open({ dir }, 1);
+    const bytes = await appendKiB(journal, 1, 3000);
+    // A crash: the files as they are now, without close() (copied while the journal is open).
+    const crashed = fs.mkdtempSync(path.join(os.tmpdir(), "omnistock-journal-crash-"));
+    try {
+      fs.copyFileSync(path.join(dir, segmentFileName(1)), path.join(crashed, segmentFileName(1)));
+      expect(fs.statSync(path.join(crashed, segmentFileName(1))).size).toBeGreaterThan(bytes);
+      const first = checkedLsns(crashed);
+      expect(first.lsns).toEqual(range(1, 3000));
+      expect(first.tornBytes).toBe(0); // zeros are not damage
+      expect(fs.statSync(path.join(crashed, segmentFileName(1))).size).toBe(bytes); // cut to its records
+      // The next run appends in a new segment; the old one is no longer the last.
+      const next = await Journal.open({ dir: crashed }, 3001);
+      await appendKiB(next, 3001, 100);
+      await next.close();
+      expect(checkedLsns(crashed).lsns).toEqual(range(1, 3100));
+    } finally {
+      await journal.close();
+      fs.rmSync(crashed, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps every record across a rotation from a zero-filled segment, and still finds damage in the zeros", async () => {
+    const journal = await Journal.open({ dir }, 1);
+    await appendKiB(journal, 1, 3000);
+    expect(await journal.rotate()).toBe(3001); // a snapshot's rotation: the segment keeps the zeros past its records
+    await appendKiB(journal, 3001, 1000);
+    await journal.close();
+    const segments = segmentFiles();
+    expect(segments.length).toBe(2);
+    const firstFile = path.join(dir, segments[0]);
+    const firstBuf = fs.readFileSync(firstFile);
+    expect(firstBuf[firstBuf.length - 1]).toBe(0); // the finished segment kept its zero-fill
+    expect(checkedLsns(dir).lsns).toEqual(range(1, 4000));
+    expect(fs.statSync(firstFile).size).toBe(firstBuf.length); // a segment that is not the last is never cut
+    // A flipped byte inside the zeros of a segment that is not the last is damage, not an end.
+    firstBuf[firstBuf.length - 10] = 1;
+    fs.writeFileSync(firstFile, firstBuf);
+    expect(() => readAll(0)).toThrow(JournalCorruptError);
+  });
+});
