@@ -470,7 +470,7 @@ describe("zero-fill ahead", () => {
 
   it("fills the segment with zeros ahead of the records, and close() cuts it back to them", async () => {
     const journal = await Journal.open({ dir }, 1);
-    const bytes = await appendKiB(journal, 1, 3000); // ~3 MiB: past the first fill's trigger
+    const bytes = await appendKiB(journal, 1, 3000); // ~3 MiB: several fills
     const file = path.join(dir, segmentFileName(1));
     const size = fs.statSync(file).size;
     expect(size).toBeGreaterThan(bytes); // zeros ahead of the records

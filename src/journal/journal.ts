@@ -22,8 +22,8 @@
 // leave only the tail of the newest segment torn; readJournal() cuts it off.
 // Any damage elsewhere is lost data and is reported as an error, never skipped.
 //
-// Zero-fill ahead: a synchronous journal's segment is filled with zeros a few
-// MiB ahead of its writes, so a group commit overwrites blocks that are
+// Zero-fill ahead: a synchronous journal's segment is filled with zeros up to
+// a MiB ahead of its writes, so a group commit overwrites blocks that are
 // already allocated and inside the file: an O_DSYNC write then has only the
 // data to put on disk, not also the inode's new size and block map (measured
 // here: 0.12 against 0.20 ms a write, 48 against 69 µs of CPU). So a segment
@@ -52,8 +52,12 @@ export const JOURNAL_RECORD_HEADER_BYTES = 16;
 export const JOURNAL_SEGMENT_BYTES_MAX_DEFAULT = 256 * 1024 * 1024;
 
 const PENDING_BYTES_INITIAL = 64 * 1024;
-/** Each later zero-fill, started when the writes come within half of it of the filled end. */
-const ZERO_FILL_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * One zero-fill, started when the writes come within half of it of the
+ * filled end. Small enough that a commit queued behind it at the disk waits
+ * little (here an O_DSYNC write of 1 MiB takes 0.85 ms, of 4 MiB 14 ms).
+ */
+const ZERO_FILL_CHUNK_BYTES = 1024 * 1024;
 /**
  * A fill starts this far past the writes when they have reached the filled
  * end (a new segment, or a burst), so the next flush need not wait for it:
