@@ -117,6 +117,48 @@ function pathId(raw: string, field: string, bytesMax: number): string {
   return id;
 }
 
+/**
+ * The first value of parameter `name` in a raw query string, or null when
+ * absent. Decoded as a form would be ("+" is a space, then percent-decoding),
+ * but strictly: URLSearchParams turns bytes that are not UTF-8 into U+FFFD,
+ * which would let an invalid id through as a different, valid one.
+ */
+function queryParam(query: string, name: string): string | null {
+  let from = 0;
+  while (from <= query.length) {
+    let end = query.indexOf("&", from);
+    if (end === -1) end = query.length;
+    const equals = query.indexOf("=", from);
+    const nameEnd = equals === -1 || equals > end ? end : equals;
+    if (queryNameIs(query.slice(from, nameEnd), name)) {
+      return nameEnd === end ? "" : decodeQueryPart(query.slice(nameEnd + 1, end), name);
+    }
+    from = end + 1;
+  }
+  return null;
+}
+
+/** Whether a raw parameter name spells `name` (a malformed one spells nothing). */
+function queryNameIs(raw: string, name: string): boolean {
+  if (raw === name) return true;
+  if (raw.indexOf("%") === -1 && raw.indexOf("+") === -1) return false;
+  try {
+    return decodeQueryPart(raw, name) === name;
+  } catch {
+    return false;
+  }
+}
+
+function decodeQueryPart(raw: string, field: string): string {
+  const spaced = raw.indexOf("+") === -1 ? raw : raw.replace(/\+/g, " ");
+  if (spaced.indexOf("%") === -1) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    throw new InvalidRequestError(`${field}: malformed percent-encoding or not UTF-8 in the query`);
+  }
+}
+
 function queryId(value: string, field: string, bytesMax: number): string {
   const problem = idProblem(value, bytesMax);
   if (problem !== null) throw new InvalidRequestError(`${field}: ${problem}`);
@@ -251,9 +293,8 @@ class HttpApi {
 
   private readAvailability(sku: string, query: string | undefined): EngineReply {
     if (!query) return this.engine.availabilityAll(sku);
-    const params = new URLSearchParams(query);
-    const location = params.get("location");
-    const channel = params.get("channel");
+    const location = queryParam(query, "location");
+    const channel = queryParam(query, "channel");
     if (location !== null) {
       if (channel !== null) throw new InvalidRequestError("location, channel: give at most one of them");
       return this.engine.availabilityAt(sku, queryId(location, "location", LOCATION_BYTES_MAX));
