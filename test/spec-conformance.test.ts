@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack, unpack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import WebSocket from "ws";
 import { loadConfig } from "../src/config.js";
 import { startTestEngine, type TestEngine } from "./support/engine.js";
 
@@ -77,5 +78,46 @@ describe("ids are valid UTF-8 wherever they arrive (SPEC section 2)", () => {
     const ok = await call(server.url, "GET", "/v1/availability/ok?location=L+%C3%A9%2Fx");
     expect(ok.status).toBe(200);
     expect(ok.body.location).toBe("L é/x");
+  });
+  test("a msgpack string that is not valid UTF-8 is 400 and changes nothing", async () => {
+    for (const bad of [[0xff], [0x61, 0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf4, 0x90, 0x80, 0x80]]) {
+      const reply = await call(server.url, "POST", "/v1/stock", stockWithRawSku(bad));
+      expectError(reply, 400, "invalid_request", /UTF-8/);
+    }
+    const sku = (await call(server.url, "GET", `/v1/availability/${encodeURIComponent("\uFFFD")}`)).body;
+    expect(sku.locations).toEqual([]);
+    const unknownLocation = (await call(server.url, "GET", "/v1/locations")).body.items;
+    expect(unknownLocation).toEqual([]);
+    // Valid multi-byte UTF-8 and a literal U+FFFD are ids like any other.
+    const fine = await call(server.url, "POST", "/v1/stock", stockWithRawSku([0xc3, 0xa9, 0xef, 0xbf, 0xbd]));
+    expect(fine.status).toBe(200);
+    expect(fine.body.positions[0].sku).toBe("é\uFFFD");
+  });
+
+  test("free text (a location's name) in msgpack must be valid UTF-8 too", async () => {
+    const body = Buffer.concat([Buffer.from([0x81]), pack("name"), rawStr([0x6e, 0xff])]);
+    expectError(await call(server.url, "PUT", "/v1/locations/text-loc", body), 400, "invalid_request", /UTF-8/);
+    const locations = (await call(server.url, "GET", "/v1/locations")).body.items as { id: string }[];
+    expect(locations.some((l) => l.id === "text-loc")).toBe(false);
+  });
+
+  test("a msgpack subscribe whose SKU is not valid UTF-8 is answered with an error frame", async () => {
+    const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/v1/stream?format=msgpack`);
+    const frames: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    const got = new Promise<void>((resolve) => {
+      ws.on("message", (data: Buffer) => {
+        frames.push(unpack(data));
+        resolve();
+      });
+    });
+    ws.send(Buffer.concat([Buffer.from([0x82]), pack("op"), pack("subscribe"), pack("skus"), Buffer.from([0x91]), rawStr([0xff])]));
+    await got;
+    ws.close();
+    expect(frames[0]).toMatchObject({ type: "error", error: "invalid_request" });
+    expect(frames[0].message).toMatch(/UTF-8/);
   });
 });

@@ -48,6 +48,7 @@ import { pendingKeysSources, streamClients, streamCoalesced, streamResets, strea
 import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
 import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
+import { msgpackUtf8Problem } from "../server/msgpack-utf8.js";
 
 export const STREAM_PATH = "/v1/stream";
 
@@ -323,6 +324,8 @@ class Stream {
     try {
       const bytes = Buffer.from(message); // a view: used only within this callback
       const value: unknown = client.format === "msgpack" ? packr.unpack(bytes) : JSON.parse(bytes.toString("utf8"));
+      const problem = client.format === "msgpack" ? msgpackUtf8Problem(bytes) : null; // msgpackr decodes bad UTF-8 as U+FFFD
+      if (problem !== null) throw new StreamRequestError(problem);
       request = parseSubscribe(value);
     } catch (error) {
       const text = error instanceof StreamRequestError ? error.message : `cannot decode the message as ${client.format}`;
