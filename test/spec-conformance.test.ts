@@ -121,3 +121,26 @@ describe("ids are valid UTF-8 wherever they arrive (SPEC section 2)", () => {
     expect(frames[0].message).toMatch(/UTF-8/);
   });
 });
+
+describe("with OMNISTOCK_TOKENS_FILE, /v1/stream without an upgrade is judged like every /v1 route (SPEC section 4)", () => {
+  let server: TestEngine;
+  beforeAll(async () => {
+    const tokensFile = join(mkdtempSync(join(tmpdir(), "omnistock-tokens-")), "tokens.json");
+    writeFileSync(tokensFile, JSON.stringify([{ token: "reader", scopes: ["read"] }, { token: "writer", scopes: ["write"] }]));
+    server = await startTestEngine({ tokensFile });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test("405 for another method, 401 without a token, 403 without read, and only then 400", async () => {
+    const post = await call(server.url, "POST", "/v1/stream", {});
+    expectError(post, 405, "method_not_allowed");
+    expect(post.headers.get("allow")).toBe("GET");
+    const anonymous = await call(server.url, "GET", "/v1/stream");
+    expectError(anonymous, 401, "unauthorized");
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expectError(await call(server.url, "GET", "/v1/stream", undefined, { authorization: "Bearer writer" }), 403, "forbidden");
+    expectError(await call(server.url, "GET", "/v1/stream", undefined, { authorization: "Bearer reader" }), 400, "invalid_request", /upgrade/);
+  });
+});
