@@ -144,3 +144,25 @@ describe("with OMNISTOCK_TOKENS_FILE, /v1/stream without an upgrade is judged li
     expectError(await call(server.url, "GET", "/v1/stream", undefined, { authorization: "Bearer reader" }), 400, "invalid_request", /upgrade/);
   });
 });
+
+describe("settings take any value the SPEC allows (SPEC sections 4 and 6)", () => {
+  test("OMNISTOCK_BODY_MAX below 1 KiB starts, and a body one byte over it is 413", async () => {
+    const server = await startTestEngine({ env: { OMNISTOCK_BODY_MAX: "100" } });
+    try {
+      const fits = { items: [{ sku: "s", location: "l", onHand: 1 }] }; // 48 bytes
+      expect((await call(server.url, "POST", "/v1/stock", fits)).status).toBe(200);
+      const over = JSON.stringify({ items: [{ sku: "s".repeat(53), location: "l", onHand: 1 }] });
+      expect(Buffer.byteLength(over)).toBe(101);
+      expectError(await call(server.url, "POST", "/v1/stock", JSON.parse(over)), 413, "payload_too_large");
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("small stream retention, snapshot interval and pending-key limits are accepted", () => {
+    const config = loadConfig({
+      OMNISTOCK_STREAM_RETENTION: "10", OMNISTOCK_SNAPSHOT_EVERY: "1", OMNISTOCK_WS_PENDING_MAX: "10", OMNISTOCK_BODY_MAX: "1",
+    });
+    expect([config.streamRetention, config.snapshotEveryRecords, config.wsPendingKeysMax, config.bodyMaxBytes]).toEqual([10, 1, 10, 1]);
+  });
+});
