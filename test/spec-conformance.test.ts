@@ -166,3 +166,27 @@ describe("settings take any value the SPEC allows (SPEC sections 4 and 6)", () =
     expect([config.streamRetention, config.snapshotEveryRecords, config.wsPendingKeysMax, config.bodyMaxBytes]).toEqual([10, 1, 10, 1]);
   });
 });
+
+describe("batches have the SPEC's upper bounds and no minimum (SPEC section 4)", () => {
+  let server: TestEngine;
+  beforeAll(async () => {
+    server = await startTestEngine();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test("a stock write of no items applies nothing and emits nothing; a query of no SKUs answers no items", async () => {
+    expect(await call(server.url, "POST", "/v1/stock", { items: [] })).toMatchObject({ status: 200, body: { applied: 0, positions: [] } });
+    expect(await call(server.url, "POST", "/v1/stock/adjust", { items: [] })).toMatchObject({ status: 200, body: { applied: 0, positions: [] } });
+    expect(server.running.engine.feed.lastSeq).toBe(0);
+    expect(await call(server.url, "POST", "/v1/availability/query", { skus: [] })).toMatchObject({ status: 200, body: { items: [] } });
+    expect(await call(server.url, "POST", "/v1/availability/query", { skus: [], location: "l" })).toMatchObject({ status: 200, body: { items: [] } });
+    // An unknown channel is still a 404, with or without SKUs.
+    expectError(await call(server.url, "POST", "/v1/availability/query", { skus: [], channel: "nope" }), 404, "not_found");
+    expect((await call(server.url, "PUT", "/v1/channels/web", {})).status).toBe(200);
+    expect(await call(server.url, "POST", "/v1/availability/query", { skus: [], channel: "web" })).toMatchObject({ status: 200, body: { items: [] } });
+    // Reservations keep their stated minimum: lines 1…100.
+    expectError(await call(server.url, "POST", "/v1/reservations", { id: "r", lines: [] }), 400, "invalid_request", /^lines: /);
+  });
+});
