@@ -6,6 +6,7 @@
 // the SPEC's own (no minimum the SPEC does not state).
 
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack, unpack } from "msgpackr";
@@ -188,5 +189,46 @@ describe("batches have the SPEC's upper bounds and no minimum (SPEC section 4)",
     expect(await call(server.url, "POST", "/v1/availability/query", { skus: [], channel: "web" })).toMatchObject({ status: 200, body: { items: [] } });
     // Reservations keep their stated minimum: lines 1…100.
     expectError(await call(server.url, "POST", "/v1/reservations", { id: "r", lines: [] }), 400, "invalid_request", /^lines: /);
+  });
+});
+
+describe("raw bytes in the request target (SPEC section 2: ids are valid UTF-8)", () => {
+  let server: TestEngine;
+  beforeAll(async () => {
+    server = await startTestEngine();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  /** Sends a GET whose target holds `target` bytes as they are (fetch would percent-encode them). */
+  function rawGet(target: Buffer): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { port } = new URL(server.url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.end(Buffer.concat([Buffer.from("GET "), target, Buffer.from(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")]));
+      });
+      let text = "";
+      socket.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+      socket.on("error", reject);
+      socket.on("close", () => {
+        const [head, body] = text.split("\r\n\r\n");
+        resolve({ status: Number(head.split(" ")[1]), body: JSON.parse(body) });
+      });
+    });
+  }
+
+  test("a raw byte that is not UTF-8 in the path or the query is 400, raw valid UTF-8 still reads", async () => {
+    const path = await rawGet(Buffer.concat([Buffer.from("/v1/availability/a"), Buffer.from([0xff])]));
+    expect({ status: path.status, error: path.body.error }).toEqual({ status: 400, error: "invalid_request" });
+    const query = await rawGet(Buffer.concat([Buffer.from("/v1/availability/a?location=l"), Buffer.from([0xc3])]));
+    expect({ status: query.status, error: query.body.error }).toEqual({ status: 400, error: "invalid_request" });
+    const reservation = await rawGet(Buffer.concat([Buffer.from("/v1/reservations/r"), Buffer.from([0xfe])]));
+    expect({ status: reservation.status, error: reservation.body.error }).toEqual({ status: 400, error: "invalid_request" });
+    const fine = await rawGet(Buffer.from("/v1/availability/é?location=ü", "utf8"));
+    expect(fine.status).toBe(200);
+    expect([fine.body.sku, fine.body.location]).toEqual(["é", "ü"]);
+    const escaped = await rawGet(Buffer.from("/v1/availability/%EF%BF%BD"));
+    expect(escaped.status).toBe(200);
   });
 });

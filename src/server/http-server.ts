@@ -98,12 +98,19 @@ const PREFIX_CHANNELS = "/v1/channels/";
 
 const MOVE_ROUTES: Record<string, RouteMetrics> = { commit: R.commit, release: R.release, fulfill: R.fulfill };
 
+// uWS hands over the request target decoded as UTF-8, with U+FFFD for bytes
+// that are not; a raw U+FFFD is never valid anyway (a target is ASCII, and
+// an id holding U+FFFD arrives as %EF%BF%BD).
+const REPLACEMENT = "\uFFFD";
+const MESSAGE_RAW_NOT_UTF8 = "not valid UTF-8 (send ids percent-encoded)";
+
 /**
  * One path segment as an id: 404 when `raw` holds a raw "/" (more segments
  * than the template has), else percent-decoded and checked against the SPEC's
  * id rules (400 naming `field`).
  */
 function pathId(raw: string, field: string, bytesMax: number): string {
+  if (raw.indexOf(REPLACEMENT) !== -1) throw new InvalidRequestError(`${field}: ${MESSAGE_RAW_NOT_UTF8}`);
   let id = raw;
   if (raw.indexOf("%") !== -1) {
     try {
@@ -150,6 +157,7 @@ function queryNameIs(raw: string, name: string): boolean {
 }
 
 function decodeQueryPart(raw: string, field: string): string {
+  if (raw.indexOf(REPLACEMENT) !== -1) throw new InvalidRequestError(`${field}: ${MESSAGE_RAW_NOT_UTF8}`);
   const spaced = raw.indexOf("+") === -1 ? raw : raw.replace(/\+/g, " ");
   if (spaced.indexOf("%") === -1) return spaced;
   try {
