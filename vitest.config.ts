@@ -9,6 +9,7 @@ const THROUGH_A_SERVER = [
   "test/stream-ws.test.ts",
   "test/nats.test.ts",
   "test/adapter-engine.test.ts",
+  "test/spec-conformance.test.ts",
 ];
 
 const common = {

@@ -43,6 +43,8 @@ export class LedgerReads {
   query(request: QueryRequest): EngineReply {
     const items: unknown[] = new Array(request.skus.length);
     if (request.channel !== undefined) {
+      // An unknown channel is a 404 even for a query of no SKUs.
+      if (this.ledger().channelIndexOf(request.channel) < 0) return channelNotFound(request.channel);
       for (let i = 0; i < request.skus.length; i++) {
         const reply = this.availabilityForChannel(request.skus[i], request.channel);
         if (reply.status !== 200) return reply;

@@ -8,6 +8,7 @@
 
 import { Unpackr } from "msgpackr";
 import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
+import { msgpackUtf8Problem } from "./msgpack-utf8.js";
 import type { Exchange } from "./respond.js";
 
 export const BODY_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
@@ -106,11 +107,15 @@ export function readBody(
 export function decodeBody(bytes: Uint8Array, format: BodyFormat): unknown {
   if (bytes.byteLength === 0) throw new InvalidRequestError(`body: required (a ${format === "json" ? "JSON" : "msgpack"} object)`);
   if (format === "msgpack") {
+    let value: unknown;
     try {
-      return unpackr.unpack(bytes);
+      value = unpackr.unpack(bytes);
     } catch (error) {
       throw new InvalidRequestError(`body: malformed msgpack (${(error as Error).message})`);
     }
+    const problem = msgpackUtf8Problem(bytes); // msgpackr decodes bad UTF-8 as U+FFFD
+    if (problem !== null) throw new InvalidRequestError(`body: ${problem}`);
+    return value;
   }
   let text: string;
   try {

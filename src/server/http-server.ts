@@ -98,12 +98,19 @@ const PREFIX_CHANNELS = "/v1/channels/";
 
 const MOVE_ROUTES: Record<string, RouteMetrics> = { commit: R.commit, release: R.release, fulfill: R.fulfill };
 
+// uWS hands over the request target decoded as UTF-8, with U+FFFD for bytes
+// that are not; a raw U+FFFD is never valid anyway (a target is ASCII, and
+// an id holding U+FFFD arrives as %EF%BF%BD).
+const REPLACEMENT = "\uFFFD";
+const MESSAGE_RAW_NOT_UTF8 = "not valid UTF-8 (send ids percent-encoded)";
+
 /**
  * One path segment as an id: 404 when `raw` holds a raw "/" (more segments
  * than the template has), else percent-decoded and checked against the SPEC's
  * id rules (400 naming `field`).
  */
 function pathId(raw: string, field: string, bytesMax: number): string {
+  if (raw.indexOf(REPLACEMENT) !== -1) throw new InvalidRequestError(`${field}: ${MESSAGE_RAW_NOT_UTF8}`);
   let id = raw;
   if (raw.indexOf("%") !== -1) {
     try {
@@ -115,6 +122,49 @@ function pathId(raw: string, field: string, bytesMax: number): string {
   const problem = idProblem(id, bytesMax);
   if (problem !== null) throw new InvalidRequestError(`${field}: ${problem}`);
   return id;
+}
+
+/**
+ * The first value of parameter `name` in a raw query string, or null when
+ * absent. Decoded as a form would be ("+" is a space, then percent-decoding),
+ * but strictly: URLSearchParams turns bytes that are not UTF-8 into U+FFFD,
+ * which would let an invalid id through as a different, valid one.
+ */
+function queryParam(query: string, name: string): string | null {
+  let from = 0;
+  while (from <= query.length) {
+    let end = query.indexOf("&", from);
+    if (end === -1) end = query.length;
+    const equals = query.indexOf("=", from);
+    const nameEnd = equals === -1 || equals > end ? end : equals;
+    if (queryNameIs(query.slice(from, nameEnd), name)) {
+      return nameEnd === end ? "" : decodeQueryPart(query.slice(nameEnd + 1, end), name);
+    }
+    from = end + 1;
+  }
+  return null;
+}
+
+/** Whether a raw parameter name spells `name` (a malformed one spells nothing). */
+function queryNameIs(raw: string, name: string): boolean {
+  if (raw === name) return true;
+  if (raw.indexOf("%") === -1 && raw.indexOf("+") === -1) return false;
+  try {
+    return decodeQueryPart(raw, name) === name;
+  } catch {
+    return false;
+  }
+}
+
+function decodeQueryPart(raw: string, field: string): string {
+  if (raw.indexOf(REPLACEMENT) !== -1) throw new InvalidRequestError(`${field}: ${MESSAGE_RAW_NOT_UTF8}`);
+  const spaced = raw.indexOf("+") === -1 ? raw : raw.replace(/\+/g, " ");
+  if (spaced.indexOf("%") === -1) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    throw new InvalidRequestError(`${field}: malformed percent-encoding or not UTF-8 in the query`);
+  }
 }
 
 function queryId(value: string, field: string, bytesMax: number): string {
@@ -251,9 +301,8 @@ class HttpApi {
 
   private readAvailability(sku: string, query: string | undefined): EngineReply {
     if (!query) return this.engine.availabilityAll(sku);
-    const params = new URLSearchParams(query);
-    const location = params.get("location");
-    const channel = params.get("channel");
+    const location = queryParam(query, "location");
+    const channel = queryParam(query, "channel");
     if (location !== null) {
       if (channel !== null) throw new InvalidRequestError("location, channel: give at most one of them");
       return this.engine.availabilityAt(sku, queryId(location, "location", LOCATION_BYTES_MAX));

@@ -85,7 +85,7 @@ export const StockSetItem = Type.Object(
 );
 
 export const StockSetRequest = Type.Object(
-  { items: Type.Array(StockSetItem, { minItems: 1, maxItems: STOCK_ITEMS_MAX }) },
+  { items: Type.Array(StockSetItem, { maxItems: STOCK_ITEMS_MAX }) },
   { additionalProperties: false, description: "Absolute stock values (a count or a sync), applied in order, atomically" },
 );
 
@@ -100,13 +100,13 @@ export const StockAdjustItem = Type.Object(
 );
 
 export const StockAdjustRequest = Type.Object(
-  { items: Type.Array(StockAdjustItem, { minItems: 1, maxItems: STOCK_ITEMS_MAX }) },
+  { items: Type.Array(StockAdjustItem, { maxItems: STOCK_ITEMS_MAX }) },
   { additionalProperties: false, description: "Relative stock moves, applied in order, atomically" },
 );
 
 export const AvailabilityQueryRequest = Type.Object(
   {
-    skus: Type.Array(SkuId, { minItems: 1, maxItems: QUERY_SKUS_MAX }),
+    skus: Type.Array(SkuId, { maxItems: QUERY_SKUS_MAX }),
     location: Type.Optional(LocationId),
     channel: Type.Optional(ChannelId),
   },

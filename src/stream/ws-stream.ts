@@ -42,12 +42,13 @@ import { Packr } from "msgpackr";
 import type { OmnistockEngine } from "../engine/engine.js";
 import type { FeedListener } from "./feed.js";
 import { authorize, type TokenTable } from "../server/auth.js";
-import { HttpError, InvalidRequestError, NotReadyError } from "../server/errors.js";
+import { HttpError, InvalidRequestError, MethodNotAllowedError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
 import { pendingKeysSources, streamClients, streamCoalesced, streamResets, streamSlowClosed } from "./ws-metrics.js";
 import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
 import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
+import { msgpackUtf8Problem } from "../server/msgpack-utf8.js";
 
 export const STREAM_PATH = "/v1/stream";
 
@@ -195,7 +196,9 @@ class StreamFullError extends HttpError {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable" };
+const STATUS_TEXT: Record<number, string> = {
+  400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden", 405: "405 Method Not Allowed", 503: "503 Service Unavailable",
+};
 
 function refuse(res: HttpResponse, error: HttpError): void {
   res.writeStatus(STATUS_TEXT[error.status] ?? `${error.status} Error`);
@@ -254,8 +257,9 @@ class Stream {
       },
       close: (ws) => this.onClose(ws),
     });
-    // A plain GET (no upgrade) falls through the ws route to here.
-    app.any(STREAM_PATH, (res) => refuse(res, new InvalidRequestError(`${STREAM_PATH} needs a WebSocket upgrade`)));
+    // A request without an upgrade falls through the ws route to here; it is
+    // judged in the API's order (method, readiness, token) before its 400.
+    app.any(STREAM_PATH, (res, req) => this.onPlainRequest(res, req));
   }
 
   close(): void {
@@ -268,6 +272,16 @@ class Stream {
   }
 
   // ------------------------------------------------------------ connection
+
+  /** A request to the stream's path that is not a WebSocket upgrade: 405, 503, 401/403, else 400. */
+  private onPlainRequest(res: HttpResponse, req: HttpRequest): void {
+    const method = req.getMethod();
+    if (method !== "get") return refuse(res, new MethodNotAllowedError(method, "GET"));
+    if (this.closing || !this.source.isReady()) return refuse(res, new NotReadyError());
+    const denied = authorize(this.options.tokens, req.getHeader("authorization"), "read");
+    if (denied !== null) return refuse(res, denied);
+    refuse(res, new InvalidRequestError(`${STREAM_PATH} needs a WebSocket upgrade`));
+  }
 
   /** Readiness (503), then token and scope (401/403), then the query (400); all before upgrading. */
   private onUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
@@ -323,6 +337,8 @@ class Stream {
     try {
       const bytes = Buffer.from(message); // a view: used only within this callback
       const value: unknown = client.format === "msgpack" ? packr.unpack(bytes) : JSON.parse(bytes.toString("utf8"));
+      const problem = client.format === "msgpack" ? msgpackUtf8Problem(bytes) : null; // msgpackr decodes bad UTF-8 as U+FFFD
+      if (problem !== null) throw new StreamRequestError(problem);
       request = parseSubscribe(value);
     } catch (error) {
       const text = error instanceof StreamRequestError ? error.message : `cannot decode the message as ${client.format}`;
