@@ -232,3 +232,50 @@ describe("raw bytes in the request target (SPEC section 2: ids are valid UTF-8)"
     expect(escaped.status).toBe(200);
   });
 });
+
+describe("HEAD requests are answered without a body (HTTP: a body would be read as the next response)", () => {
+  let server: TestEngine;
+  beforeAll(async () => {
+    server = await startTestEngine();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  /** Sends the raw requests on one keep-alive connection and returns everything the server wrote back. */
+  function exchange(requests: string): Promise<string> {
+    const { port } = new URL(server.url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => socket.write(requests));
+      let text = "";
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk.toString("utf8");
+        if (text.includes('{"status":"ok"}')) socket.end(); // the GET after the HEADs has answered
+      });
+      socket.on("error", reject);
+      socket.on("close", () => resolve(text));
+    });
+  }
+
+  test("HEAD on an API route, the stream route and an unknown route; then a GET on the same connection reads cleanly", async () => {
+    const text = await exchange(
+      "HEAD /v1/availability/a?location=l HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "HEAD /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    const responses = text.split(/(?=HTTP\/1\.1 )/);
+    expect(responses.map((r) => r.split("\r\n")[0])).toEqual([
+      "HTTP/1.1 405 Method Not Allowed",
+      "HTTP/1.1 405 Method Not Allowed",
+      "HTTP/1.1 404 Not Found",
+      "HTTP/1.1 200 OK",
+    ]);
+    for (const head of responses.slice(0, 3)) {
+      const [headers, body] = head.split("\r\n\r\n");
+      expect(body).toBe(""); // nothing after the headers
+      expect(/content-length: (\d+)/i.exec(headers)?.[1]).toBe("0"); // and none announced
+    }
+    expect(responses[3].endsWith('{"status":"ok"}')).toBe(true);
+  });
+});

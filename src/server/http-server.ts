@@ -279,7 +279,7 @@ class HttpApi {
   private readonly onAvailability = (res: HttpResponse, req: HttpRequest): void => {
     const ex = begin(res, req);
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       const rest = req.getUrl().slice(PREFIX_AVAILABILITY.length);
       if (rest === "query") {
         // "query" is also a valid SKU: GET reads it, POST is the batch query.
@@ -327,7 +327,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.stock;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "post") throw new MethodNotAllowedError(method, "POST");
       this.gate(req, "write");
       this.withBody(ex, req, "", this.runStockSet);
@@ -343,7 +343,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.stockAdjust;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "post") throw new MethodNotAllowedError(method, "POST");
       this.gate(req, "write");
       this.withBody(ex, req, "", this.runStockAdjust);
@@ -365,7 +365,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.reservations;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "post") throw new MethodNotAllowedError(method, "POST");
       this.gate(req, "reserve");
       this.withBody(ex, req, "", this.runHold);
@@ -379,7 +379,7 @@ class HttpApi {
   private readonly onReservation = (res: HttpResponse, req: HttpRequest): void => {
     const ex = begin(res, req);
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       const rest = req.getUrl().slice(PREFIX_RESERVATIONS.length);
       const slash = rest.indexOf("/");
       if (slash === -1) {
@@ -411,7 +411,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.locations;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       this.gate(req, "read");
       this.answer(ex, this.engine.listLocations());
@@ -423,7 +423,7 @@ class HttpApi {
   private readonly onLocation = (res: HttpResponse, req: HttpRequest): void => {
     const ex = begin(res, req);
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       const rest = req.getUrl().slice(PREFIX_LOCATIONS.length);
       if (rest.indexOf("/") !== -1) throw new NotFoundError(`no route for ${req.getUrl()}`);
       ex.route = R.location;
@@ -442,7 +442,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.channels;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       this.gate(req, "read");
       this.answer(ex, this.engine.listChannels());
@@ -454,7 +454,7 @@ class HttpApi {
   private readonly onChannel = (res: HttpResponse, req: HttpRequest): void => {
     const ex = begin(res, req);
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       const rest = req.getUrl().slice(PREFIX_CHANNELS.length);
       if (rest.indexOf("/") !== -1) throw new NotFoundError(`no route for ${req.getUrl()}`);
       ex.route = R.channel;
@@ -484,7 +484,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.healthz;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       send(ex, 200, { status: "ok" });
     } catch (error) {
@@ -496,7 +496,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.readyz;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       if (this.engine.isReady()) send(ex, 200, { status: "ready" });
       else send(ex, 503, errorBody("not_ready", "the engine is recovering; retry shortly"));
@@ -509,7 +509,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.metrics;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       ex.keepAlive();
       this.metricsText()
@@ -526,7 +526,7 @@ class HttpApi {
     const ex = begin(res, req);
     ex.route = R.openapi;
     try {
-      const method = req.getMethod();
+      const method = ex.method;
       if (method !== "get") throw new MethodNotAllowedError(method, "GET");
       sendText(ex, 200, "application/json", this.openApiJson);
     } catch (error) {
@@ -538,7 +538,7 @@ class HttpApi {
 /** Starts the exchange of one request: its start time and the format of its answer. */
 function begin(res: HttpResponse, req: HttpRequest): Exchange {
   const contentType = req.getHeader("content-type");
-  return new Exchange(res, contentType, wantsMsgpack(contentType, req.getHeader("accept")), performance.now());
+  return new Exchange(res, req.getMethod(), contentType, wantsMsgpack(contentType, req.getHeader("accept")), performance.now());
 }
 
 /** Serves `engine` over HTTP; resolves once listening (on an ephemeral port when `options.port` is 0). */

@@ -76,6 +76,7 @@ export class Exchange {
 
   constructor(
     readonly res: HttpResponse,
+    readonly method: string, // lowercase, as uWS gives it
     readonly contentType: string, // the request's Content-Type header ("" when absent)
     readonly msgpack: boolean, // answer in msgpack
     readonly startedAtMs: number,
@@ -103,15 +104,32 @@ export function send(ex: Exchange, status: number, body: unknown, header: readon
   const res = ex.res;
   res.writeStatus(statusLine(status));
   if (header !== null) res.writeHeader(header[0], header[1]);
-  res.writeHeader("Content-Type", ex.msgpack ? CONTENT_TYPE_MSGPACK : CONTENT_TYPE_JSON).end(payload);
+  res.writeHeader("Content-Type", ex.msgpack ? CONTENT_TYPE_MSGPACK : CONTENT_TYPE_JSON);
+  endWith(ex, payload);
   ex.route.observe(status, ex.startedAtMs);
+}
+
+/**
+ * Ends the response with `payload`, or, answering a HEAD request, with no
+ * body: a body after a HEAD answer would be read by the client as the start
+ * of the next response on the connection.
+ */
+function endWith(ex: Exchange, payload: string | Uint8Array): void {
+  if (ex.method !== "head") {
+    ex.res.end(payload);
+    return;
+  }
+  // An empty end (Content-Length: 0): this uWS build's endWithoutBody, which
+  // would report the GET body's length, answers nothing at all.
+  ex.res.end();
 }
 
 /** Writes a pre-encoded text reply now (metrics, OpenAPI). */
 export function sendText(ex: Exchange, status: number, contentType: string, text: string): void {
   if (ex.aborted || ex.finished) return;
   ex.finished = true;
-  ex.res.writeStatus(statusLine(status)).writeHeader("Content-Type", contentType).end(text);
+  ex.res.writeStatus(statusLine(status)).writeHeader("Content-Type", contentType);
+  endWith(ex, text);
   ex.route.observe(status, ex.startedAtMs);
 }
 

@@ -200,11 +200,16 @@ const STATUS_TEXT: Record<number, string> = {
   400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden", 405: "405 Method Not Allowed", 503: "503 Service Unavailable",
 };
 
-function refuse(res: HttpResponse, error: HttpError): void {
+function refuse(res: HttpResponse, error: HttpError, method: string): void {
   res.writeStatus(STATUS_TEXT[error.status] ?? `${error.status} Error`);
   res.writeHeader("Content-Type", "application/json");
   if (error.header !== null) res.writeHeader(error.header[0], error.header[1]);
-  res.end(JSON.stringify({ error: error.code, message: error.message }));
+  // No body after a HEAD answer: the client would read it as the next response.
+  if (method !== "head") {
+    res.end(JSON.stringify({ error: error.code, message: error.message }));
+    return;
+  }
+  res.end(); // no body after a HEAD answer (see respond.ts)
 }
 
 /** The stream: its clients and the feed subscription they share. */
@@ -276,25 +281,25 @@ class Stream {
   /** A request to the stream's path that is not a WebSocket upgrade: 405, 503, 401/403, else 400. */
   private onPlainRequest(res: HttpResponse, req: HttpRequest): void {
     const method = req.getMethod();
-    if (method !== "get") return refuse(res, new MethodNotAllowedError(method, "GET"));
-    if (this.closing || !this.source.isReady()) return refuse(res, new NotReadyError());
+    if (method !== "get") return refuse(res, new MethodNotAllowedError(method, "GET"), method);
+    if (this.closing || !this.source.isReady()) return refuse(res, new NotReadyError(), method);
     const denied = authorize(this.options.tokens, req.getHeader("authorization"), "read");
-    if (denied !== null) return refuse(res, denied);
-    refuse(res, new InvalidRequestError(`${STREAM_PATH} needs a WebSocket upgrade`));
+    if (denied !== null) return refuse(res, denied, method);
+    refuse(res, new InvalidRequestError(`${STREAM_PATH} needs a WebSocket upgrade`), method);
   }
 
   /** Readiness (503), then token and scope (401/403), then the query (400); all before upgrading. */
   private onUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    if (this.closing || !this.source.isReady()) return refuse(res, new NotReadyError());
+    if (this.closing || !this.source.isReady()) return refuse(res, new NotReadyError(), "get");
     const query = new URLSearchParams(req.getQuery() ?? "");
     let authorization = req.getHeader("authorization");
     const token = query.get("token");
     if (authorization.length === 0 && token !== null) authorization = `Bearer ${token}`;
     const denied = authorize(this.options.tokens, authorization, "read");
-    if (denied !== null) return refuse(res, denied);
-    if (this.clients.size >= STREAM_CLIENTS_MAX) return refuse(res, new StreamFullError());
+    if (denied !== null) return refuse(res, denied, "get");
+    if (this.clients.size >= STREAM_CLIENTS_MAX) return refuse(res, new StreamFullError(), "get");
     const format = query.get("format") ?? "json";
-    if (format !== "json" && format !== "msgpack") return refuse(res, new InvalidRequestError('format: must be "json" or "msgpack"'));
+    if (format !== "json" && format !== "msgpack") return refuse(res, new InvalidRequestError('format: must be "json" or "msgpack"'), "get");
     res.upgrade<UserData>(
       { format, client: null },
       req.getHeader("sec-websocket-key"),
