@@ -6,6 +6,7 @@
 
 import { Packr } from "msgpackr";
 import { IsoTime } from "../iso-time.js";
+import { MsgpackWriter, encodedKey } from "../msgpack-writer.js";
 import type { AdjustItem, ChannelPatch, HoldLine, LocationPatch, StockItem } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import type { UnnumberedMessage } from "../stream/messages.js";
@@ -40,8 +41,34 @@ export const messageTime = new IsoTime();
 // Records must decode on their own, years later: no shared msgpack structures.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+// Holds and reservation moves are most of the journal: written field by
+// field (src/msgpack-writer.ts) instead of through msgpackr's generic walk.
+// A hold's lines are written as {sku, location, qty} whatever order the
+// request gave their keys in; they decode to the same lines.
+const recordWriter = new MsgpackWriter();
+const K_SKU = encodedKey("sku");
+const K_LOCATION = encodedKey("location");
+const K_QTY = encodedKey("qty");
+
+/** The record of a command: msgpack, readable by decodeCommand (a view valid until the next call; the journal copies it). */
 export function encodeCommand(command: Command): Uint8Array {
-  return packr.pack(command);
+  switch (command[0]) {
+    case Op.Hold: {
+      const [, nowMs, id, channel, lines, ttlMs] = command;
+      const w = recordWriter.reset().array(6).num(Op.Hold).num(nowMs).str(id);
+      if (channel === null) w.nil();
+      else w.str(channel);
+      w.array(lines.length);
+      for (const line of lines) w.map(3).raw(K_SKU).str(line.sku).raw(K_LOCATION).str(line.location).raw(K_QTY).num(line.qty);
+      return w.num(ttlMs).bytes();
+    }
+    case Op.Commit:
+    case Op.Release:
+    case Op.Fulfill:
+      return recordWriter.reset().array(3).num(command[0]).num(command[1]).str(command[2]).bytes();
+    default:
+      return packr.pack(command);
+  }
 }
 
 export function decodeCommand(payload: Uint8Array): Command {

@@ -11,6 +11,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { Packr } from "msgpackr";
 import { Journal, readJournal } from "../journal/journal.js";
+import { streamMessageBytes } from "./message-bytes.js";
 import type { StreamMessage, UnnumberedMessage } from "./messages.js";
 import { SharedTail } from "./shared-tail.js";
 
@@ -179,7 +180,7 @@ export class DeltaFeed {
       this.pendingStart = 0;
     }
     for (const message of batch) {
-      const encoded = packr.pack(message);
+      const encoded = streamMessageBytes(message); // copied by both below
       if (message.seq > this.diskLastSeq) {
         this.journal!.append(encoded);
         this.diskLastSeq = message.seq;
