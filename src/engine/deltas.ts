@@ -6,8 +6,11 @@
 // available-before figures tell without re-reading anything. Channel changes
 // themselves (buffer, locations) are compared SKU by SKU, before and after.
 
+import type { PositionFigures } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import type { UnnumberedMessage } from "../stream/messages.js";
+
+const figures: PositionFigures = { available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0 };
 
 /** Messages for the positions the last command changed. */
 export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedMessage[] {
@@ -15,12 +18,13 @@ export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedM
   const out: UnnumberedMessage[] = [];
   const after = new Array<number>(count);
   for (let i = 0; i < count; i++) {
-    const state = ledger.positionAt(log[2 * i]);
-    after[i] = state.available;
+    const p = log[2 * i];
+    const location = ledger.locationNameAt(ledger.positionFiguresInto(p, figures));
+    after[i] = figures.available;
     out.push({
-      type: "delta", sku: state.sku, location: state.location, available: state.available, onHand: state.onHand,
-      reserved: state.reserved, committed: state.committed, safetyStock: state.safetyStock, shortfall: state.shortfall,
-      version: state.version, ts,
+      type: "delta", sku: ledger.skuName(ledger.skuIndexOf(p)), location, available: figures.available, onHand: figures.onHand,
+      reserved: figures.reserved, committed: figures.committed, safetyStock: figures.safetyStock, shortfall: figures.shortfall,
+      version: figures.version, ts,
     });
   }
   forEachMovedChannel(ledger, log, after, (c, s) => {

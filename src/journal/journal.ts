@@ -40,9 +40,9 @@
 import * as fs from "node:fs";
 import { open as openFile, type FileHandle } from "node:fs/promises";
 import * as path from "node:path";
-import { crc32 } from "node:zlib";
 
 import { journalFsyncLatency, journalGroupSize } from "../metrics.js";
+import { crc32Of } from "./crc32.js";
 
 /** Largest payload of one record (a bound on memory and on what a corrupt length field may claim). */
 export const JOURNAL_RECORD_BYTES_MAX = 64 * 1024 * 1024;
@@ -321,7 +321,7 @@ export class Journal {
     buf.writeUInt32LE(lsn % 0x1_0000_0000, offset + 8);
     buf.writeUInt32LE(Math.floor(lsn / 0x1_0000_0000), offset + 12);
     buf.set(payload, offset + JOURNAL_RECORD_HEADER_BYTES);
-    buf.writeUInt32LE(crc32(buf.subarray(offset + 8, offset + recordBytes)), offset + 4);
+    buf.writeUInt32LE(crc32Of(buf, offset + 8, offset + recordBytes), offset + 4);
     this.pendingBytes = offset + recordBytes;
     this.nextLsn = lsn + 1;
     return lsn;
@@ -738,7 +738,7 @@ function scanSegment(
       problem = `lsn ${lsn} out of sequence (expected ${expectedLsn})`;
       break;
     }
-    if (crc32(buf.subarray(offset + 8, end)) !== buf.readUInt32LE(offset + 4)) {
+    if (crc32Of(buf, offset + 8, end) !== buf.readUInt32LE(offset + 4)) {
       problem = `bad checksum of lsn ${lsn}`;
       break;
     }

@@ -43,6 +43,8 @@ const SCRATCH_BYTES = 4096;
 /** Reader threads that can attach at once (scratch areas 1 … 14 below the static data). */
 export const READER_SLOTS_MAX = 14;
 const RECENT_LOCATIONS = 8; // a power of two
+/** SKU names remembered by index (direct-mapped, a power of two): every stream delta names its SKU. */
+const SKU_NAMES_CACHED = 65536;
 const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024, LINES_OUT = 1280;
 const KEY_BYTES_MAX = 256;
 
@@ -352,6 +354,16 @@ export class WasmLedger implements StockLedger {
     return this.positionState(p, this.skuName(this.x.positionSku(p)));
   }
 
+  /** Copies the figures of position index p into out (no objects: the stream's hot path); returns its location index. */
+  positionFiguresInto(p: number, out: PositionFigures): number {
+    this.x.positionFigures(this.s, p);
+    this.figuresInto(out);
+    return this.result[7];
+  }
+
+  /** The id of location index l. */
+  locationNameAt(l: number): string { return this.locationName(l); }
+
   /** available of position index p (no objects: recovery's hot path). */
   availableOfPosition(p: number): number {
     this.x.positionFigures(this.s, p);
@@ -360,7 +372,22 @@ export class WasmLedger implements StockLedger {
 
   skuIndexOf(p: number): number { return this.x.positionSku(p); }
   locationIndexOf(p: number): number { return this.x.positionLocation(p); }
-  skuName(s: number): string { return this.idString(IdKind.Sku, s); }
+  /** The id of SKU index s. */
+  skuName(s: number): string {
+    // Every delta needs its SKU's id, and decoding it from the id bytes is a
+    // Buffer and a UTF-8 decode (≈ 150 ns); a hot SKU is decoded once. A
+    // reader does not cache: it cannot see the rollbacks that make an entry stale.
+    if (this.reader) return this.idString(IdKind.Sku, s);
+    const slot = s & (SKU_NAMES_CACHED - 1);
+    if (this.skuNameIndexes[slot] === s + 1) return this.skuNames[slot];
+    const name = this.idString(IdKind.Sku, s);
+    this.skuNameIndexes[slot] = s + 1;
+    this.skuNames[slot] = name;
+    return name;
+  }
+  // skuNames[i] is the id of SKU index skuNameIndexes[i] - 1 (0: empty).
+  private readonly skuNameIndexes = new Int32Array(SKU_NAMES_CACHED);
+  private readonly skuNames: string[] = new Array<string>(SKU_NAMES_CACHED).fill("");
   channelNameAt(c: number): string { return this.channelName(c); }
   channelCount(): number { return this.header[H_CHANNELS]; }
   skuCount(): number { return this.header[H_SKUS]; }
@@ -481,7 +508,7 @@ export class WasmLedger implements StockLedger {
     const positions: PositionState[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = this.x.txTouchedAt(i);
-      positions[i] = this.positionState(p, this.idString(IdKind.Sku, this.x.positionSku(p)));
+      positions[i] = this.positionState(p, this.skuName(this.x.positionSku(p)));
     }
     return { status: LedgerStatus.Ok, changed: this.x.txChanged() === 1, positions };
   }
@@ -490,6 +517,9 @@ export class WasmLedger implements StockLedger {
   private forgetRolledBackNames(): void {
     this.locationNames.length = Math.min(this.locationNames.length, this.header[H_LOCATIONS]);
     this.channelNames.length = Math.min(this.channelNames.length, this.header[H_CHANNELS]);
+    const skus = this.header[H_SKUS];
+    const indexes = this.skuNameIndexes;
+    for (let i = 0; i < SKU_NAMES_CACHED; i++) if (indexes[i] > skus) indexes[i] = 0;
   }
 
   // ── reservations ─────────────────────────────────────────────────────────
@@ -618,7 +648,7 @@ export class WasmLedger implements StockLedger {
     for (let k = 0; k < n; k++) {
       const p = out[2 * k];
       lines[k] = {
-        sku: this.idString(IdKind.Sku, this.x.positionSku(p)),
+        sku: this.skuName(this.x.positionSku(p)),
         location: this.locationName(this.x.positionLocation(p)),
         qty: out[2 * k + 1],
       };
@@ -813,6 +843,7 @@ export class WasmLedger implements StockLedger {
     this.channelLocations = meta.channelLocations;
     this.locationNames = [];
     this.channelNames = [];
+    this.skuNameIndexes.fill(0);
   }
 
   // Region i ends where the next region starts (layout order), which bounds what fits.

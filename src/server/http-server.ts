@@ -259,7 +259,7 @@ class HttpApi {
     pending.then(
       (reply) => {
         try {
-          sendLater(ex, reply.status, reply.body);
+          sendLater(ex, reply);
         } catch (error) {
           failLater(ex, error);
         }
@@ -271,7 +271,7 @@ class HttpApi {
   /** Answers a read now, or once the writer's thread has answered it (HTTP workers). */
   private answer(ex: Exchange, reply: EngineReply | Promise<EngineReply>): void {
     if (reply instanceof Promise) this.later(ex, reply);
-    else send(ex, reply.status, reply.body);
+    else send(ex, reply.status, reply.body, null, reply.json);
   }
 
   // ------------------------------------------------------------ availability

@@ -6,6 +6,7 @@
 // the process.
 
 import type { HttpResponse } from "uWebSockets.js";
+import type { EngineReply } from "../engine/types.js";
 import { Packr } from "msgpackr";
 import type { CounterCell, HistogramCell } from "../metric-cells.js";
 import { httpLatency, httpRequests } from "../metrics.js";
@@ -94,12 +95,18 @@ export class Exchange {
   }
 }
 
-/** Writes a reply now (inside the handler, or inside a cork). */
-export function send(ex: Exchange, status: number, body: unknown, header: readonly [string, string] | null = null): void {
+/**
+ * Writes a reply now (inside the handler, or inside a cork); `json`, when
+ * given, writes the body's JSON text in place of JSON.stringify.
+ */
+export function send(
+  ex: Exchange, status: number, body: unknown, header: readonly [string, string] | null = null,
+  json: ((body: unknown) => string) | undefined = undefined,
+): void {
   if (ex.aborted || ex.finished) return;
   // Encode before writing anything: an encoding failure must still leave the
   // response free for the 500 that fail() writes.
-  const payload = ex.msgpack ? msgpack.pack(body) : JSON.stringify(body);
+  const payload = ex.msgpack ? msgpack.pack(body) : json === undefined ? JSON.stringify(body) : json(body);
   ex.finished = true;
   const res = ex.res;
   res.writeStatus(statusLine(status));
@@ -133,10 +140,10 @@ export function sendText(ex: Exchange, status: number, contentType: string, text
   ex.route.observe(status, ex.startedAtMs);
 }
 
-/** Writes a reply after an await: corked, and dropped when the client went away. */
-export function sendLater(ex: Exchange, status: number, body: unknown): void {
+/** Writes an engine's reply after an await: corked, and dropped when the client went away. */
+export function sendLater(ex: Exchange, reply: EngineReply): void {
   if (ex.aborted || ex.finished) return;
-  ex.res.cork(() => send(ex, status, body));
+  ex.res.cork(() => send(ex, reply.status, reply.body, null, reply.json));
 }
 
 /** The error body of SPEC section 4. */

@@ -1,0 +1,34 @@
+// Proves that the wrapper's remembered SKU names follow the ledger: after a
+// stock write that created SKUs and rolled back, the indexes it freed name the
+// SKUs created next (in deltas, reads and reservation lines), and after a
+// snapshot load every index names its own SKU.
+
+import { describe, expect, it } from "vitest";
+import { LedgerStatus } from "../src/ledger/status.js";
+import { WasmLedger } from "../src/ledger/wasm-ledger.js";
+
+describe("SKU names by index", () => {
+  it("name the SKU created at an index a rollback freed", () => {
+    const ledger = new WasmLedger({ positionsMax: 1024 });
+    expect(ledger.setStock([{ sku: "kept", location: "L", onHand: 5 }]).status).toBe(LedgerStatus.Ok);
+    // Remember index 0's name, then create index 1 in a write that fails on its second item.
+    expect(ledger.skuName(0)).toBe("kept");
+    const failed = ledger.adjustStock([{ sku: "gone", location: "L", delta: 1 }, { sku: "kept", location: "L", delta: -100 }]);
+    expect(failed.status).toBe(LedgerStatus.OnHandMustNotGoNegative);
+    expect(ledger.setStock([{ sku: "fresh", location: "L", onHand: 7 }]).status).toBe(LedgerStatus.Ok);
+    expect(ledger.skuCount()).toBe(2);
+    expect([ledger.skuName(0), ledger.skuName(1)]).toEqual(["kept", "fresh"]);
+    expect(ledger.positionAt(1).sku).toBe("fresh");
+  });
+
+  it("name every SKU after a snapshot load into a ledger that had remembered others", () => {
+    const source = new WasmLedger({ positionsMax: 1024 });
+    source.setStock([{ sku: "a", location: "L", onHand: 1 }, { sku: "b", location: "L", onHand: 2 }]);
+    const parts = source.snapshotParts();
+    const target = new WasmLedger({ positionsMax: 1024 });
+    target.loadSnapshot(Buffer.concat(parts));
+    expect([target.skuName(0), target.skuName(1)]).toEqual(["a", "b"]);
+    expect(target.hold("r1", null, [{ sku: "b", location: "L", qty: 1 }], 60_000, 0).status).toBe(LedgerStatus.Ok);
+    expect(target.reservation("r1")!.lines).toEqual([{ sku: "b", location: "L", qty: 1 }]);
+  });
+});
