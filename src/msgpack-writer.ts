@@ -38,6 +38,22 @@ export class MsgpackWriter {
     return this.buf.subarray(0, this.at);
   }
 
+  /** Bytes written so far (the offset the next value starts at). */
+  get length(): number {
+    return this.at;
+  }
+
+  /** The buffer written into: bytes [0, length) are the writer's. A write may replace it by a larger one. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Forgets the first n bytes written, moving the rest to the front. */
+  dropFront(n: number): void {
+    this.buf.copyWithin(0, n, this.at);
+    this.at -= n;
+  }
+
   private room(bytes: number): void {
     if (this.at + bytes <= this.buf.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
@@ -140,6 +156,30 @@ export class MsgpackWriter {
       at += 8;
     }
     this.at = at;
+    return this;
+  }
+
+  /** A string already encoded as UTF-8 in src[start, start + length) (e.g. an id in the ledger's memory). */
+  strUtf8(src: Uint8Array, start: number, length: number): this {
+    this.room(5 + length);
+    const b = this.buf;
+    let at = this.at;
+    if (length < 0x20) {
+      b[at++] = 0xa0 | length;
+    } else if (length < 0x100) {
+      b[at++] = 0xd9;
+      b[at++] = length;
+    } else if (length < 0x10000) {
+      b[at++] = 0xda;
+      b[at++] = length >> 8;
+      b[at++] = length & 0xff;
+    } else {
+      b[at++] = 0xdb;
+      this.view.setUint32(at, length);
+      at += 4;
+    }
+    for (let i = 0; i < length; i++) b[at + i] = src[start + i];
+    this.at = at + length;
     return this;
   }
 

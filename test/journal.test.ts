@@ -352,6 +352,10 @@ describe("failure", () => {
   it("rejects waiting durable() calls and every later append after a failed write", async () => {
     const journal = await Journal.open({ dir }, 1);
     await journal.durable(journal.append(payloadFor(1)));
+    // The zero-fill ahead that flush started must not be the write that fails
+    // (it would fail the journal before the appends below; flaky under load).
+    const filling = journal as unknown as { fill: { done: Promise<void> } | null };
+    while (filling.fill !== null) await filling.fill.done; // one fill may start the next
     // Close the segment under the journal so the next write fails with EBADF.
     await (journal as unknown as { handle: fs.promises.FileHandle }).handle.close();
     const first = journal.durable(journal.append(payloadFor(2)));

@@ -8,7 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { OmnistockEngine } from "../src/engine/engine.js";
+import { Packr } from "msgpackr";
+import { streamMessageBytes } from "../src/stream/message-bytes.js";
 import type { StreamMessage } from "../src/stream/messages.js";
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
 
 const dirs: string[] = [];
 /** A new data directory, removed after the test. */
@@ -44,16 +48,48 @@ describe("delta feed", () => {
     // (they leave in the event-loop turn after its answer), so staging is
     // never empty at a release: the case that used to keep every released
     // message referenced forever (a leak of ~230 B a delta).
-    const staged = (engine.feed as unknown as { pending: unknown[] });
+    const feed = (engine.feed as unknown as { stagedLsns: unknown[]; stagedMessages: unknown[]; staged: { length: number } });
     let stagedMost = 0;
+    let stagedBytesMost = 0;
     for (let round = 0; round < 200; round++) {
       const items = Array.from({ length: 100 }, (_, i) => ({ sku: `S${i}`, location: "L1", onHand: round + 1 }));
       await engine.setStock(items);
-      stagedMost = Math.max(stagedMost, staged.pending.length);
+      stagedMost = Math.max(stagedMost, feed.stagedLsns.length, feed.stagedMessages.length);
+      stagedBytesMost = Math.max(stagedBytesMost, feed.staged.length);
     }
     await released();
     expect(received).toBe(20_000);
     expect(stagedMost).toBeLessThan(10_000); // of 20,000 released: the released head is dropped on the way
+    expect(stagedBytesMost).toBeLessThan(10_000 * 120); // and so are their bytes (a message here is ~100 bytes)
+    await engine.close();
+  });
+
+  it("writes a delta straight from the ledger as the same bytes as its message object, and builds the object when a listener comes late", async () => {
+    const dataDir = freshDataDir();
+    const engine = engineAt(dataDir, { now: NOON });
+    await engine.recover();
+    await engine.putChannel("web", { buffer: 1 });
+    const ids = ["tee", "тест-ÿ-😀", "a\"b\\c", "x".repeat(128), "s p/a%c.e*>"];
+    // No listener while these are staged: the feed keeps only their bytes.
+    await engine.setStock(ids.map((sku, i) => ({ sku, location: ids[(i + 1) % ids.length].slice(0, 64), onHand: 10 + i })));
+    const late: StreamMessage[] = [];
+    engine.feed.subscribe((batch) => late.push(...batch)); // before the release, after the staging
+    await released();
+    const fromDisk = engine.feed.readAfter(0, 100)!;
+    expect(late.length).toBe(10); // 5 deltas, 5 channel figures
+    expect(late).toEqual(fromDisk);
+    const expected = ids.map((sku, i) => ({
+      type: "delta", sku, location: ids[(i + 1) % ids.length].slice(0, 64), available: 10 + i, onHand: 10 + i, reserved: 0,
+      committed: 0, safetyStock: 0, shortfall: 0, version: 1, ts: new Date(NOON).toISOString(), seq: i + 1,
+    }));
+    expect(late.slice(0, 5)).toEqual(expected);
+    expect(Object.keys(fromDisk[0])).toEqual(Object.keys(expected[0])); // seq last: clients may read it from the end
+    for (const m of late.slice(0, 5)) expect(Buffer.from(streamMessageBytes(m))).toEqual(Buffer.from(packr.pack(m)));
+    // With a listener from the start the objects are built as they are staged: the same messages.
+    await engine.adjustStock([{ sku: ids[1], location: ids[2], delta: 1 }]);
+    await released();
+    expect(late.slice(10)).toEqual(engine.feed.readAfter(10, 100));
+    expect(late[10]).toMatchObject({ type: "delta", sku: ids[1], location: ids[2], available: 12, seq: 11 });
     await engine.close();
   });
 

@@ -79,12 +79,19 @@ export function decodeCommand(payload: Uint8Array): Command {
 export interface Execution<T> {
   outcome: T;
   changed: boolean;
-  messages: UnnumberedMessage[]; // empty when only counted
-  messageCount: number;
+  messages: UnnumberedMessage[]; // empty when only counted, or left in the change log
+  messageCount: number; // 0 when left in the change log
+  /** Mode "log": the messages are the ledger's change log, to be staged from it (DeltaFeed.stageChanges) before the next command. */
+  inChangeLog: boolean;
 }
 
-/** "build": the messages themselves; "count": only how many (their seqs are already on disk). */
-export type MessageMode = "build" | "count";
+/**
+ * "build": the messages themselves; "count": only how many (their seqs are
+ * already on disk); "log": neither, the live engine's mode: its feed stages
+ * them straight from the ledger's change log (a channel change's messages,
+ * which compare before and after, are built).
+ */
+export type MessageMode = "build" | "count" | "log";
 
 /**
  * Applies a command to the ledger and derives its stream messages. The live
@@ -124,7 +131,7 @@ export function executeCommand(ledger: WasmLedger, command: Command, mode: Messa
     case Op.Purge: {
       // Forgets finished reservations: no position changes, so no message.
       const purged = ledger.purge(command[1], command[2], command[3]);
-      return { outcome: purged, changed: purged > 0, messages: [], messageCount: 0 };
+      return { outcome: purged, changed: purged > 0, messages: [], messageCount: 0, inChangeLog: false };
     }
     case Op.PutLocation: {
       const result = ledger.putLocation(command[2], command[3]);
@@ -137,12 +144,13 @@ export function executeCommand(ledger: WasmLedger, command: Command, mode: Messa
       const before = channelFigures(ledger, ledger.channelIndexOf(command[2]));
       const result = ledger.putChannel(command[2], command[3]);
       const built = result.changed ? channelChangeMessages(ledger, command[2], before, messageTime.format(command[1])) : [];
-      const messages = mode === "build" ? built : [];
-      return { outcome: result, changed: result.changed, messages, messageCount: built.length };
+      const messages = mode === "count" ? [] : built;
+      return { outcome: result, changed: result.changed, messages, messageCount: built.length, inChangeLog: false };
     }
   }
-  if (!changed) return { outcome, changed, messages: [], messageCount: 0 };
-  if (mode === "count") return { outcome, changed, messages: [], messageCount: countOfLastCommand(ledger) };
+  if (!changed) return { outcome, changed, messages: [], messageCount: 0, inChangeLog: false };
+  if (mode === "log") return { outcome, changed, messages: [], messageCount: 0, inChangeLog: true };
+  if (mode === "count") return { outcome, changed, messages: [], messageCount: countOfLastCommand(ledger), inChangeLog: false };
   const messages = deltasOfLastCommand(ledger, messageTime.format(command[1]));
-  return { outcome, changed, messages, messageCount: messages.length };
+  return { outcome, changed, messages, messageCount: messages.length, inChangeLog: false };
 }

@@ -8,29 +8,57 @@
 
 import type { PositionFigures } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
-import type { UnnumberedMessage } from "../stream/messages.js";
+import type { ChannelMessage, DeltaMessage, UnnumberedMessage } from "../stream/messages.js";
+
+/** Receives the messages of one command in seq order: a delta per changed position, then channel figures. */
+export interface ChangeSink {
+  /** Position p changed: `figures` holds its figures now (valid during the call), l is its location index. */
+  delta(p: number, figures: PositionFigures, l: number): void;
+  /** The channel ATP of SKU index s for channel index c moved. */
+  channel(c: number, s: number): void;
+}
 
 const figures: PositionFigures = { available: 0, onHand: 0, reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: 0 };
 
-/** Messages for the positions the last command changed. */
-export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedMessage[] {
+/** Walks the messages of the last command's change log into `sink`; returns how many. */
+export function walkChangesOfLastCommand(ledger: WasmLedger, sink: ChangeSink): number {
   const { count, log } = ledger.changes();
-  const out: UnnumberedMessage[] = [];
   const after = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     const p = log[2 * i];
-    const location = ledger.locationNameAt(ledger.positionFiguresInto(p, figures));
+    const l = ledger.positionFiguresInto(p, figures);
     after[i] = figures.available;
-    out.push({
-      type: "delta", sku: ledger.skuName(ledger.skuIndexOf(p)), location, available: figures.available, onHand: figures.onHand,
-      reserved: figures.reserved, committed: figures.committed, safetyStock: figures.safetyStock, shortfall: figures.shortfall,
-      version: figures.version, ts,
-    });
+    sink.delta(p, figures, l);
   }
+  let moved = 0;
   forEachMovedChannel(ledger, log, after, (c, s) => {
-    out.push({ type: "channel", channel: ledger.channelNameAt(c), sku: ledger.skuName(s), available: ledger.skuAvailableAt(s, c), ts });
+    moved++;
+    sink.channel(c, s);
+  });
+  return count + moved;
+}
+
+/** Messages for the positions the last command changed. */
+export function deltasOfLastCommand(ledger: WasmLedger, ts: string): UnnumberedMessage[] {
+  const out: UnnumberedMessage[] = [];
+  walkChangesOfLastCommand(ledger, {
+    delta: (p, f, l) => out.push(deltaMessage(ledger, p, f, l, ts)),
+    channel: (c, s) => out.push(channelMessage(ledger, c, s, ts)),
   });
   return out;
+}
+
+/** The delta message of position p (figures f, location index l). */
+export function deltaMessage(ledger: WasmLedger, p: number, f: PositionFigures, l: number, ts: string): Omit<DeltaMessage, "seq"> {
+  return {
+    type: "delta", sku: ledger.skuName(ledger.skuIndexOf(p)), location: ledger.locationNameAt(l), available: f.available, onHand: f.onHand,
+    reserved: f.reserved, committed: f.committed, safetyStock: f.safetyStock, shortfall: f.shortfall, version: f.version, ts,
+  };
+}
+
+/** The channel message of SKU index s for channel index c. */
+export function channelMessage(ledger: WasmLedger, c: number, s: number, ts: string): Omit<ChannelMessage, "seq"> {
+  return { type: "channel", channel: ledger.channelNameAt(c), sku: ledger.skuName(s), available: ledger.skuAvailableAt(s, c), ts };
 }
 
 /**

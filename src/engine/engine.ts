@@ -182,7 +182,8 @@ export class OmnistockEngine implements Engine {
       } catch (error) {
         return Promise.reject(error); // a closed or failed journal: callers expect a rejection, not a throw
       }
-      this.feed.stage(execution.messages, lsn);
+      if (execution.inChangeLog) this.feed.stageChanges(this.ledger!, lsn, messageTime.format(command[1]));
+      else this.feed.stage(execution.messages, lsn);
       if (++this.recordsSinceSnapshot >= this.options.snapshotEveryRecords) this.startSnapshot();
     }
     // One .then, not an async function: every write passes here, and each await is another promise.
@@ -224,7 +225,7 @@ export class OmnistockEngine implements Engine {
 
   /** Applies a sweeper command and journals it when it changed something; returns how many reservations it took. */
   private sweepCommand(command: Command): number {
-    const execution = executeCommand(this.ledger!, command);
+    const execution = executeCommand(this.ledger!, command, "log");
     // Nothing waits on this record but later answers, which wait for it anyway.
     if (execution.changed) void this.durable(command, execution, { status: 200, body: null });
     return execution.outcome as number;
@@ -305,7 +306,7 @@ export class OmnistockEngine implements Engine {
   }
 
   private stockWrite(command: Command, applied: number): Promise<EngineReply> {
-    const execution = executeCommand(this.ledger!, command);
+    const execution = executeCommand(this.ledger!, command, "log");
     const outcome = execution.outcome as StockWriteOutcome;
     if (outcome.status !== LedgerStatus.Ok) {
       const index = (outcome as { itemIndex: number }).itemIndex;
@@ -319,7 +320,7 @@ export class OmnistockEngine implements Engine {
     const ttlMs = (request.ttlSeconds ?? TTL_SECONDS_DEFAULT) * 1000;
     const channel = request.channel ?? null;
     const command: Command = [Op.Hold, this.clock(), request.id, channel, request.lines, ttlMs];
-    const execution = executeCommand(this.ledger!, command);
+    const execution = executeCommand(this.ledger!, command, "log");
     const outcome = execution.outcome as HoldOutcome;
     let reply: EngineReply;
     if (outcome.status === LedgerStatus.Ok) {
@@ -342,7 +343,7 @@ export class OmnistockEngine implements Engine {
 
   move(id: string, move: ReservationMove): Promise<EngineReply> {
     const command: Command = [MOVE_OP[move], this.clock(), id];
-    const execution = executeCommand(this.ledger!, command);
+    const execution = executeCommand(this.ledger!, command, "log");
     const outcome = execution.outcome as MoveOutcome;
     let reply: EngineReply;
     if (outcome.status === LedgerStatus.Ok) {
@@ -358,7 +359,7 @@ export class OmnistockEngine implements Engine {
 
   putLocation(id: string, patch: LocationPatch): Promise<EngineReply> {
     const command: Command = [Op.PutLocation, this.clock(), id, patch];
-    const execution = executeCommand(this.ledger!, command);
+    const execution = executeCommand(this.ledger!, command, "log");
     const result = execution.outcome as { status: LedgerStatus; location: unknown };
     if (result.status !== LedgerStatus.Ok) return this.durable(command, execution, { status: errorFor(result.status).http, body: errorBody(result.status) });
     return this.durable(command, execution, { status: 200, body: result.location });
@@ -366,7 +367,7 @@ export class OmnistockEngine implements Engine {
 
   putChannel(id: string, patch: ChannelPatch): Promise<EngineReply> {
     const command: Command = [Op.PutChannel, this.clock(), id, patch];
-    const execution = executeCommand(this.ledger!, command);
+    const execution = executeCommand(this.ledger!, command, "log");
     const result = execution.outcome as { status: LedgerStatus; channel: unknown };
     if (result.status !== LedgerStatus.Ok) return this.durable(command, execution, { status: errorFor(result.status).http, body: errorBody(result.status) });
     return this.durable(command, execution, { status: 200, body: result.channel });

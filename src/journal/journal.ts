@@ -306,9 +306,14 @@ export class Journal {
    * JournalFailedError / JournalClosedError once the journal failed or closed.
    */
   append(payload: Uint8Array): number {
+    return this.appendRange(payload, 0, payload.byteLength);
+  }
+
+  /** append() of the payload src[start, end) (no view of it is made). */
+  appendRange(src: Uint8Array, start: number, end: number): number {
     if (this.failure) throw new JournalFailedError("journal failed; no further appends", { cause: this.failure });
     if (this.closed) throw new JournalClosedError("journal is closed");
-    const length = payload.byteLength;
+    const length = end - start;
     if (length > JOURNAL_RECORD_BYTES_MAX) {
       throw new RangeError(`journal record of ${length} bytes exceeds ${JOURNAL_RECORD_BYTES_MAX}`);
     }
@@ -320,7 +325,9 @@ export class Journal {
     buf.writeUInt32LE(length, offset);
     buf.writeUInt32LE(lsn % 0x1_0000_0000, offset + 8);
     buf.writeUInt32LE(Math.floor(lsn / 0x1_0000_0000), offset + 12);
-    buf.set(payload, offset + JOURNAL_RECORD_HEADER_BYTES);
+    const at = offset + JOURNAL_RECORD_HEADER_BYTES;
+    if (length <= 256) for (let i = 0; i < length; i++) buf[at + i] = src[start + i]; // short: cheaper than a view and set()
+    else buf.set(src.subarray(start, end), at);
     buf.writeUInt32LE(crc32Of(buf, offset + 8, offset + recordBytes), offset + 4);
     this.pendingBytes = offset + recordBytes;
     this.nextLsn = lsn + 1;

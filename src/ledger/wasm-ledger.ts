@@ -364,6 +364,17 @@ export class WasmLedger implements StockLedger {
   /** The id of location index l. */
   locationNameAt(l: number): string { return this.locationName(l); }
 
+  /** The ledger's memory as bytes: ids are read in place at idOffsetOf(), as UTF-8. */
+  get memoryBytes(): Uint8Array { return this.u8; }
+  /** Where in memoryBytes the id of SKU index s (kind "sku") or location index l ("location") starts. */
+  idOffsetOf(kind: "sku" | "location", idx: number): number {
+    return this.x.idOffset(kind === "sku" ? IdKind.Sku : IdKind.Location, idx) >>> 0;
+  }
+  /** The byte length of that id. */
+  idLengthOf(kind: "sku" | "location", idx: number): number {
+    return this.x.idLength(kind === "sku" ? IdKind.Sku : IdKind.Location, idx);
+  }
+
   /** available of position index p (no objects: recovery's hot path). */
   availableOfPosition(p: number): number {
     this.x.positionFigures(this.s, p);

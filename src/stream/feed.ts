@@ -11,7 +11,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import { Packr } from "msgpackr";
 import { Journal, readJournal } from "../journal/journal.js";
-import { streamMessageBytes } from "./message-bytes.js";
+import { channelMessage, deltaMessage, walkChangesOfLastCommand } from "../engine/deltas.js";
+import type { WasmLedger } from "../ledger/wasm-ledger.js";
+import { MsgpackWriter } from "../msgpack-writer.js";
+import { writeLedgerDelta, writeStreamMessage } from "./message-bytes.js";
 import type { StreamMessage, UnnumberedMessage } from "./messages.js";
 import { SharedTail } from "./shared-tail.js";
 
@@ -69,8 +72,17 @@ export class DeltaFeed {
   private diskLastSeq = 0; // newest seq already in the delta journal
   private diskFirstSeq = 1; // oldest seq still in the delta journal (kept, not listed per call: readAfter is hot)
   private readonly tail: SharedTail;
-  private readonly pending: { lsn: number; message: StreamMessage }[] = [];
-  private pendingStart = 0;
+  // Staged messages (numbered, waiting for their command's durability), in
+  // seq order: their msgpack bytes back to back in `staged`, and per message
+  // its command's lsn, the end of its bytes, and its object when one was
+  // built (null: built from the bytes if a listener needs it). Entries before
+  // `stagedHead` (and bytes before `stagedHeadByte`) are released.
+  private readonly staged = new MsgpackWriter();
+  private readonly stagedLsns: number[] = [];
+  private readonly stagedEnds: number[] = [];
+  private readonly stagedMessages: (StreamMessage | null)[] = [];
+  private stagedHead = 0;
+  private stagedHeadByte = 0;
   private readonly listeners = new Set<FeedListener>();
   private flushTimer: NodeJS.Timeout | null = null;
   private releasedSeq = 0;
@@ -151,8 +163,38 @@ export class DeltaFeed {
     for (const m of messages) {
       const message = m as StreamMessage;
       message.seq = this.nextSeq++;
-      this.pending.push({ lsn, message });
+      writeStreamMessage(this.staged, message);
+      this.stagedEntry(lsn, message);
     }
+  }
+
+  /**
+   * Numbers and stages the messages of the last command's change log (see
+   * engine/deltas.ts), the command journaled at `lsn`: each written as bytes
+   * straight from the ledger, with no message object unless a listener on
+   * this thread will want one. Call before the ledger applies another
+   * command. Returns how many.
+   */
+  stageChanges(ledger: WasmLedger, lsn: number, ts: string): number {
+    const objects = this.listeners.size > 0;
+    return walkChangesOfLastCommand(ledger, {
+      delta: (p, figures, l) => {
+        const seq = this.nextSeq++;
+        writeLedgerDelta(this.staged, ledger, p, figures, l, ts, seq);
+        this.stagedEntry(lsn, objects ? { ...deltaMessage(ledger, p, figures, l, ts), seq } : null);
+      },
+      channel: (c, sku) => {
+        const message: StreamMessage = { ...channelMessage(ledger, c, sku, ts), seq: this.nextSeq++ };
+        writeStreamMessage(this.staged, message);
+        this.stagedEntry(lsn, message);
+      },
+    });
+  }
+
+  private stagedEntry(lsn: number, message: StreamMessage | null): void {
+    this.stagedLsns.push(lsn);
+    this.stagedEnds.push(this.staged.length);
+    this.stagedMessages.push(message);
   }
 
   /** Numbers and releases at once (replay: the command is already durable). */
@@ -163,34 +205,58 @@ export class DeltaFeed {
 
   /** Hands every staged message whose command is durable (lsn <= durableLsn) to subscribers. */
   release(durableLsn: number): void {
-    let end = this.pendingStart;
-    while (end < this.pending.length && this.pending[end].lsn <= durableLsn) end++;
-    if (end === this.pendingStart) return;
-    const batch: StreamMessage[] = new Array(end - this.pendingStart);
-    for (let i = this.pendingStart; i < end; i++) batch[i - this.pendingStart] = this.pending[i].message;
-    this.pendingStart = end;
-    if (this.pendingStart === this.pending.length) {
-      this.pending.length = 0;
-      this.pendingStart = 0;
-    } else if (this.pendingStart > 4096 && this.pendingStart * 2 > this.pending.length) {
-      // Under steady writes something is always staged when a batch is
-      // released, so the array never empties: drop the released head now and
-      // then, or every released message stays referenced forever.
-      this.pending.splice(0, this.pendingStart);
-      this.pendingStart = 0;
-    }
-    for (const message of batch) {
-      const encoded = streamMessageBytes(message); // copied by both below
-      if (message.seq > this.diskLastSeq) {
-        this.journal!.append(encoded);
-        this.diskLastSeq = message.seq;
+    const lsns = this.stagedLsns;
+    const head = this.stagedHead;
+    let end = head;
+    while (end < lsns.length && lsns[end] <= durableLsn) end++;
+    if (end === head) return;
+    const bytes = this.staged.buffer;
+    const ends = this.stagedEnds;
+    const batch: StreamMessage[] | null = this.listeners.size > 0 ? new Array(end - head) : null;
+    let seq = this.releasedSeq;
+    let from = this.stagedHeadByte;
+    for (let i = head; i < end; i++) {
+      seq++;
+      const to = ends[i];
+      if (seq > this.diskLastSeq) {
+        this.journal!.appendRange(bytes, from, to);
+        this.diskLastSeq = seq;
       }
-      this.tail.pushEncoded(message.seq, encoded);
+      this.tail.pushRange(seq, bytes, from, to);
+      if (batch !== null) batch[i - head] = this.stagedMessages[i] ?? (packr.unpack(bytes.subarray(from, to)) as StreamMessage);
+      from = to;
     }
-    this.releasedSeq = batch[batch.length - 1].seq;
+    this.stagedHead = end;
+    this.stagedHeadByte = from;
+    this.dropReleased();
+    this.releasedSeq = seq;
     this.tail.setOldestSeq(this.oldestSeq);
     this.tail.wake(); // HTTP workers' streams follow the shared tail
-    for (const listener of this.listeners) listener(batch);
+    if (batch !== null) for (const listener of this.listeners) listener(batch);
+  }
+
+  // Under steady writes something is always staged when a batch is released,
+  // so the staging area never empties by itself: drop the released head now
+  // and then, or it (and every released message object) grows forever.
+  private dropReleased(): void {
+    const head = this.stagedHead;
+    if (head === this.stagedLsns.length) {
+      this.staged.reset();
+      this.stagedLsns.length = 0;
+      this.stagedEnds.length = 0;
+      this.stagedMessages.length = 0;
+    } else if (head > 4096 && head * 2 > this.stagedLsns.length) {
+      const droppedBytes = this.stagedHeadByte;
+      this.staged.dropFront(droppedBytes);
+      this.stagedLsns.splice(0, head);
+      this.stagedEnds.splice(0, head);
+      this.stagedMessages.splice(0, head);
+      for (let i = 0; i < this.stagedEnds.length; i++) this.stagedEnds[i] -= droppedBytes;
+    } else {
+      return;
+    }
+    this.stagedHead = 0;
+    this.stagedHeadByte = 0;
   }
 
   /** The newest released messages, encoded in shared memory (HTTP workers read them there). */

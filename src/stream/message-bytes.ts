@@ -2,8 +2,12 @@
 // feed keeps every released message (the delta journal on disk and the shared
 // in-memory tail). Same bytes as msgpackr's pack() of the message object, with
 // the message's fields in the order the engine builds them (seq last), at a
-// fraction of the cost (see src/msgpack-writer.ts).
+// fraction of the cost (see src/msgpack-writer.ts). A delta can also be
+// written straight from the ledger, with no message object at all: what the
+// live engine does for every change while nobody listens on its thread.
 
+import type { PositionFigures } from "../ledger/types.js";
+import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import { MsgpackWriter, encodedKey } from "../msgpack-writer.js";
 import type { StreamMessage } from "./messages.js";
 
@@ -23,6 +27,20 @@ const K_TS = encodedKey("ts");
 const V_DELTA = encodedKey("delta");
 const V_CHANNEL = encodedKey("channel");
 
+// The constant start of every delta and channel message: map header, type, and the next key.
+const DELTA_HEAD = concat(new Uint8Array([0xde, 0, 12]), K_TYPE, V_DELTA, K_SKU);
+const CHANNEL_HEAD = concat(new Uint8Array([0xde, 0, 6]), K_TYPE, V_CHANNEL, K_CHANNEL);
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 const writer = new MsgpackWriter();
 
 /**
@@ -31,27 +49,46 @@ const writer = new MsgpackWriter();
  * push both do).
  */
 export function streamMessageBytes(m: StreamMessage): Buffer {
-  const w = writer.reset();
+  return writeStreamMessage(writer.reset(), m).bytes();
+}
+
+/** Appends a stream message to w. */
+export function writeStreamMessage(w: MsgpackWriter, m: StreamMessage): MsgpackWriter {
   if (m.type === "delta") {
-    w.map(12).raw(K_TYPE).raw(V_DELTA)
-      .raw(K_SKU).str(m.sku)
-      .raw(K_LOCATION).str(m.location)
-      .raw(K_AVAILABLE).num(m.available)
-      .raw(K_ON_HAND).num(m.onHand)
-      .raw(K_RESERVED).num(m.reserved)
-      .raw(K_COMMITTED).num(m.committed)
-      .raw(K_SAFETY_STOCK).num(m.safetyStock)
-      .raw(K_SHORTFALL).num(m.shortfall)
-      .raw(K_VERSION).num(m.version)
-      .raw(K_TS).str(m.ts)
-      .raw(K_SEQ).num(m.seq);
-  } else {
-    w.map(6).raw(K_TYPE).raw(V_CHANNEL)
-      .raw(K_CHANNEL).str(m.channel)
-      .raw(K_SKU).str(m.sku)
-      .raw(K_AVAILABLE).num(m.available)
-      .raw(K_TS).str(m.ts)
-      .raw(K_SEQ).num(m.seq);
+    w.raw(DELTA_HEAD).str(m.sku).raw(K_LOCATION).str(m.location);
+    return writeDeltaTail(w, m, m.ts, m.seq);
   }
-  return w.bytes();
+  return w.raw(CHANNEL_HEAD).str(m.channel)
+    .raw(K_SKU).str(m.sku)
+    .raw(K_AVAILABLE).num(m.available)
+    .raw(K_TS).str(m.ts)
+    .raw(K_SEQ).num(m.seq);
+}
+
+/**
+ * Appends the delta message of a position to w, straight from the ledger:
+ * its SKU and location ids copied as the UTF-8 bytes the ledger holds (no
+ * strings), `figures` its figures now. The same bytes as writeStreamMessage
+ * of the message object.
+ */
+export function writeLedgerDelta(
+  w: MsgpackWriter, ledger: WasmLedger, p: number, figures: PositionFigures, l: number, ts: string, seq: number,
+): MsgpackWriter {
+  const memory = ledger.memoryBytes;
+  const s = ledger.skuIndexOf(p);
+  w.raw(DELTA_HEAD).strUtf8(memory, ledger.idOffsetOf("sku", s), ledger.idLengthOf("sku", s))
+    .raw(K_LOCATION).strUtf8(memory, ledger.idOffsetOf("location", l), ledger.idLengthOf("location", l));
+  return writeDeltaTail(w, figures, ts, seq);
+}
+
+function writeDeltaTail(w: MsgpackWriter, f: PositionFigures, ts: string, seq: number): MsgpackWriter {
+  return w.raw(K_AVAILABLE).num(f.available)
+    .raw(K_ON_HAND).num(f.onHand)
+    .raw(K_RESERVED).num(f.reserved)
+    .raw(K_COMMITTED).num(f.committed)
+    .raw(K_SAFETY_STOCK).num(f.safetyStock)
+    .raw(K_SHORTFALL).num(f.shortfall)
+    .raw(K_VERSION).num(f.version)
+    .raw(K_TS).str(ts)
+    .raw(K_SEQ).num(seq);
 }

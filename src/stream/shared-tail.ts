@@ -99,18 +99,26 @@ export class SharedTail {
   // ── writer ───────────────────────────────────────────────────────────────
   /** Appends message `seq` (the next after the last pushed), encoded; evicts the oldest as needed. */
   pushEncoded(seq: number, encoded: Uint8Array): void {
-    const length = encoded.length;
+    this.pushRange(seq, encoded, 0, encoded.length);
+  }
+
+  /** pushEncoded of the message encoded in src[start, end) (no view of it is made). */
+  pushRange(seq: number, src: Uint8Array, start: number, end: number): void {
+    const length = end - start;
     if (length > this.byteCapacity / 4) throw new RangeError(`stream message of ${length} bytes`);
-    const start = this.reserved;
+    const reservedFrom = this.reserved;
     const slot = seq % this.slots;
     this.seqs[slot] = -1; // readers of the evicted message now fail their check
-    this.reserved = start + length;
+    this.reserved = reservedFrom + length;
     Atomics.store(this.header, H_RESERVED, BigInt(this.reserved)); // before the bytes change
-    const offset = start % this.byteCapacity;
+    const offset = reservedFrom % this.byteCapacity;
     const first = Math.min(length, this.byteCapacity - offset);
-    this.bytes.set(first === length ? encoded : encoded.subarray(0, first), offset);
-    if (first < length) this.bytes.set(encoded.subarray(first), 0);
-    this.starts[slot] = start;
+    const bytes = this.bytes;
+    // A loop, not set() of a view: messages are ~150 bytes, and a view plus a
+    // copy into shared memory cost more than the bytes themselves.
+    for (let i = 0; i < first; i++) bytes[offset + i] = src[start + i];
+    for (let i = first; i < length; i++) bytes[i - first] = src[start + i];
+    this.starts[slot] = reservedFrom;
     this.lengths[slot] = length;
     this.seqs[slot] = seq;
     this.pushed++;
