@@ -178,7 +178,8 @@ export class MsgpackWriter {
       this.view.setUint32(at, length);
       at += 4;
     }
-    for (let i = 0; i < length; i++) b[at + i] = src[start + i];
+    if (length <= 32) for (let i = 0; i < length; i++) b[at + i] = src[start + i];
+    else b.set(src.subarray(start, start + length), at);
     this.at = at + length;
     return this;
   }

@@ -22,7 +22,15 @@ const figures: PositionFigures = { available: 0, onHand: 0, reserved: 0, committ
 
 /** Walks the messages of the last command's change log into `sink`; returns how many. */
 export function walkChangesOfLastCommand(ledger: WasmLedger, sink: ChangeSink): number {
-  const { count, log } = ledger.changes();
+  const count = ledger.changeCount();
+  const log = ledger.changeLog();
+  if (ledger.channelCount() === 0) { // no channel figure can move: the common case without the bookkeeping
+    for (let i = 0; i < count; i++) {
+      const p = log[2 * i];
+      sink.delta(p, figures, ledger.positionFiguresInto(p, figures));
+    }
+    return count;
+  }
   const after = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     const p = log[2 * i];

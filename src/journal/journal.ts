@@ -326,7 +326,8 @@ export class Journal {
     buf.writeUInt32LE(lsn % 0x1_0000_0000, offset + 8);
     buf.writeUInt32LE(Math.floor(lsn / 0x1_0000_0000), offset + 12);
     const at = offset + JOURNAL_RECORD_HEADER_BYTES;
-    if (length <= 256) for (let i = 0; i < length; i++) buf[at + i] = src[start + i]; // short: cheaper than a view and set()
+    // A view and set() cost ~60 ns; a byte loop is ~1 ns a byte (a reservation move's record is ~25).
+    if (length <= 32) for (let i = 0; i < length; i++) buf[at + i] = src[start + i];
     else buf.set(src.subarray(start, end), at);
     buf.writeUInt32LE(crc32Of(buf, offset + 8, offset + recordBytes), offset + 4);
     this.pendingBytes = offset + recordBytes;

@@ -628,9 +628,18 @@ export class WasmLedger implements StockLedger {
    * Each changed position appears once.
    */
   changes(): { count: number; log: Uint32Array } {
-    const count = this.x.changeCount();
-    return { count, log: new Uint32Array(this.memory.buffer, this.x.changeLogBase() >>> 0, count * 2) };
+    return { count: this.changeCount(), log: this.changeLog() };
   }
+
+  /** Entries in the last write command's change log (see changes()). */
+  changeCount(): number { return this.x.changeCount(); }
+
+  /** The change log region, read in place: entries [0, changeCount()) are the last command's (see changes()). */
+  changeLog(): Uint32Array {
+    // The region's address is fixed once the memory is planned, and the memory never grows: one view serves.
+    return (this.changeLogView ??= new Uint32Array(this.memory.buffer, this.x.changeLogBase() >>> 0));
+  }
+  private changeLogView: Uint32Array | null = null;
 
   /** Whether the last hold or move changed state (an expiry it applied counts). */
   lastChanged(): boolean { return (this.result[11] & 1) !== 0; }

@@ -34,7 +34,8 @@ function isMsgpackType(type: string): boolean {
  * JSON, the API's default); a 415 for anything but JSON or msgpack.
  */
 export function bodyFormat(contentType: string): BodyFormat {
-  if (contentType.length === 0) return "json";
+  if (contentType.length === 0 || contentType === "application/json") return "json"; // the common case, without parsing
+  if (contentType === "application/msgpack") return "msgpack";
   const type = mediaType(contentType);
   if (type === "application/json" || type.endsWith("+json")) return "json";
   if (isMsgpackType(type)) return "msgpack";
@@ -43,6 +44,7 @@ export function bodyFormat(contentType: string): BodyFormat {
 
 /** True when the answer should be msgpack: the request body is msgpack, or Accept names msgpack. */
 export function wantsMsgpack(contentType: string, accept: string): boolean {
+  if (contentType === "application/json" && accept.length === 0) return false; // the common case, without parsing
   if (contentType.length > 0 && isMsgpackType(mediaType(contentType))) return true;
   return accept.length > 0 && accept.includes("msgpack") && accept.split(",").some((part) => isMsgpackType(mediaType(part)));
 }

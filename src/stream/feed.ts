@@ -11,7 +11,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { Packr } from "msgpackr";
 import { Journal, readJournal } from "../journal/journal.js";
-import { channelMessage, deltaMessage, walkChangesOfLastCommand } from "../engine/deltas.js";
+import { channelMessage, deltaMessage, walkChangesOfLastCommand, type ChangeSink } from "../engine/deltas.js";
+import type { PositionFigures } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import { MsgpackWriter } from "../msgpack-writer.js";
 import { writeLedgerDelta, writeStreamMessage } from "./message-bytes.js";
@@ -176,20 +177,32 @@ export class DeltaFeed {
    * command. Returns how many.
    */
   stageChanges(ledger: WasmLedger, lsn: number, ts: string): number {
-    const objects = this.listeners.size > 0;
-    return walkChangesOfLastCommand(ledger, {
-      delta: (p, figures, l) => {
-        const seq = this.nextSeq++;
-        writeLedgerDelta(this.staged, ledger, p, figures, l, ts, seq);
-        this.stagedEntry(lsn, objects ? { ...deltaMessage(ledger, p, figures, l, ts), seq } : null);
-      },
-      channel: (c, sku) => {
-        const message: StreamMessage = { ...channelMessage(ledger, c, sku, ts), seq: this.nextSeq++ };
-        writeStreamMessage(this.staged, message);
-        this.stagedEntry(lsn, message);
-      },
-    });
+    const sink = this.changeSink;
+    sink.ledger = ledger;
+    sink.lsn = lsn;
+    sink.ts = ts;
+    sink.objects = this.listeners.size > 0;
+    return walkChangesOfLastCommand(ledger, sink);
   }
+
+  // One sink for every stageChanges (no closures per command).
+  private readonly changeSink = new (class implements ChangeSink {
+    ledger: WasmLedger = null as unknown as WasmLedger;
+    lsn = 0;
+    ts = "";
+    objects = false;
+    constructor(private readonly feed: DeltaFeed) {}
+    delta(p: number, figures: PositionFigures, l: number): void {
+      const seq = this.feed.nextSeq++;
+      writeLedgerDelta(this.feed.staged, this.ledger, p, figures, l, this.ts, seq);
+      this.feed.stagedEntry(this.lsn, this.objects ? { ...deltaMessage(this.ledger, p, figures, l, this.ts), seq } : null);
+    }
+    channel(c: number, sku: number): void {
+      const message: StreamMessage = { ...channelMessage(this.ledger, c, sku, this.ts), seq: this.feed.nextSeq++ };
+      writeStreamMessage(this.feed.staged, message);
+      this.feed.stagedEntry(this.lsn, message);
+    }
+  })(this);
 
   private stagedEntry(lsn: number, message: StreamMessage | null): void {
     this.stagedLsns.push(lsn);

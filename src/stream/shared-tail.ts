@@ -113,11 +113,8 @@ export class SharedTail {
     Atomics.store(this.header, H_RESERVED, BigInt(this.reserved)); // before the bytes change
     const offset = reservedFrom % this.byteCapacity;
     const first = Math.min(length, this.byteCapacity - offset);
-    const bytes = this.bytes;
-    // A loop, not set() of a view: messages are ~150 bytes, and a view plus a
-    // copy into shared memory cost more than the bytes themselves.
-    for (let i = 0; i < first; i++) bytes[offset + i] = src[start + i];
-    for (let i = first; i < length; i++) bytes[i - first] = src[start + i];
+    this.bytes.set(src.subarray(start, start + first), offset);
+    if (first < length) this.bytes.set(src.subarray(start + first, end), 0);
     this.starts[slot] = reservedFrom;
     this.lengths[slot] = length;
     this.seqs[slot] = seq;
