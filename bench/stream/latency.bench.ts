@@ -356,6 +356,45 @@ async function openNats(url: string): Promise<{ nc: NatsConnection; timeBySeq: M
   return { nc, timeBySeq };
 }
 
+// ---------------------------------------------------------------- the engine's fan-out metrics
+interface Fanout {
+  buckets: [number, number][]; // [le, cumulative count], ascending
+  sum: number; // seconds
+  count: number;
+  deliveries: number;
+}
+
+/** omnistock_stream_fanout_seconds and _deliveries_total from /metrics (every thread summed). */
+async function fanoutMetrics(base: string): Promise<Fanout> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string): number => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ")[1] ?? NaN);
+  const buckets: [number, number][] = [];
+  for (const line of text.split("\n")) {
+    const m = /^omnistock_stream_fanout_seconds_bucket\{le="([^"]+)"\} (\S+)$/.exec(line);
+    if (m) buckets.push([m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2])]);
+  }
+  return { buckets, sum: value("omnistock_stream_fanout_seconds_sum"), count: value("omnistock_stream_fanout_seconds_count"), deliveries: value("omnistock_stream_fanout_deliveries_total") };
+}
+
+/** One line on the fan-out loops between two readings: how long a released batch took to reach every client it matched. */
+function fanoutLine(a: Fanout, b: Fanout, wallS: number): string {
+  const count = b.count - a.count;
+  if (!(count > 0)) return "Fan-out loops: none observed (omnistock_stream_fanout_seconds missing or empty).";
+  const bound = (q: number): string => {
+    for (let i = 0; i < b.buckets.length; i++) {
+      if (b.buckets[i][1] - (a.buckets[i]?.[1] ?? 0) >= q * count) return b.buckets[i][0] === Infinity ? "> 0.5" : `≤ ${(b.buckets[i][0] * 1000).toFixed(2)}`;
+    }
+    return "?";
+  };
+  const deliveries = b.deliveries - a.deliveries;
+  return (
+    `Fan-out loops (engine's omnistock_stream_fanout_seconds over the whole write run, every thread): ${count} released batches reached clients, ` +
+    `${(deliveries / count).toFixed(0)} client deliveries each on average (${(deliveries / wallS).toFixed(0)}/s), ` +
+    `loop mean ${(((b.sum - a.sum) / count) * 1000).toFixed(2)} ms, p50 ${bound(0.5)} ms, p90 ${bound(0.9)} ms, p99 ${bound(0.99)} ms (bucket bounds). ` +
+    `A client's frame leaves at its place in its batch's loop.`
+  );
+}
+
 // ---------------------------------------------------------------- statistics
 interface Stats {
   n: number;
@@ -401,7 +440,9 @@ async function main(): Promise<void> {
   const split0 = cpuSplit(engine.child.pid!);
   const loadSplit0 = cpuSplit(load.child.pid!);
   const cpu0 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage(), nats: natsPid ? cpuSeconds(natsPid) : 0, machine: machineBusySeconds() };
+  const fanout0 = await fanoutMetrics(engine.base);
   const log = await write(engine.base, RATE, ITEMS, SECONDS, IN_FLIGHT_MAX);
+  const fanout1 = await fanoutMetrics(engine.base);
   const t0 = log.firstSend;
   const t1 = log.lastAck;
   const split1 = cpuSplit(engine.child.pid!);
@@ -613,6 +654,8 @@ async function main(): Promise<void> {
     `Negative: the subscriber had the delta before the writer had its answer (the engine hands a durable batch to the stream before the HTTP answers leave). "From request sent" adds the write's own round trip.`,
     ``,
     `Writer: ${log.deltas} deltas in ${wallS.toFixed(1)} s = ${achieved.toFixed(0)} deltas/s (${log.requests} requests, ${log.late} left more than one period late). CPU per wall second: engine ${engineCpu.toFixed(2)} (user ${((split1[0] - split0[0]) / wallS).toFixed(2)}, system ${((split1[1] - split0[1]) / wallS).toFixed(2)}), subscriber process ${loadCpu.toFixed(2)} (user ${((loadSplit1[0] - loadSplit0[0]) / wallS).toFixed(2)}, system ${((loadSplit1[1] - loadSplit0[1]) / wallS).toFixed(2)}), probe + NATS client ${selfCpu.toFixed(2)}, writer ${writerCpu.toFixed(2)}, nats-server ${natsCpu.toFixed(2)}; the whole machine ${machineCpu.toFixed(2)} of ${cpus().length} cores, so about ${Math.max(0, outsideCpu).toFixed(2)} core(s) went to processes outside this benchmark (other work on a shared machine skews every figure above).`,
+    ``,
+    fanoutLine(fanout0, fanout1, wallS),
     ``,
     `## Throughput: ${TP_CLIENTS} WebSocket subscribers, writes as fast as possible (${TP_ITEMS} deltas per request, ${TP_IN_FLIGHT} in flight), ${TP_SECONDS} s`,
     ``,

@@ -32,7 +32,8 @@
 // write, in seq order (a client with one frame in the batch is sent it
 // without a cork: uWS corks a lone send itself). Per batch the cost is one
 // send() per client it touches — on loopback about 8 µs each, mostly in the
-// kernel — which is what bounds the fan-out (bench/RESULTS.md). uWS pub/sub
+// kernel — which is what bounds the fan-out (bench/RESULTS.md); each batch's
+// loop is timed in omnistock_stream_fanout_seconds. uWS pub/sub
 // is not used: its slow-subscriber handling skips messages, which would break
 // both gap-freedom and coalescing.
 
@@ -44,7 +45,7 @@ import type { FeedListener } from "./feed.js";
 import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, MethodNotAllowedError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
-import { pendingKeysSources, streamClients, streamCoalesced, streamResets, streamSlowClosed } from "./ws-metrics.js";
+import { pendingKeysSources, streamClients, streamCoalesced, streamFanoutDeliveries, streamFanoutSeconds, streamResets, streamSlowClosed } from "./ws-metrics.js";
 import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
 import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
@@ -504,6 +505,7 @@ class Stream {
    * start); per message, only the matching filtered clients are (the index).
    */
   private onBatch(batch: readonly StreamMessage[]): void {
+    const started = performance.now();
     const n = batch.length;
     const json: (Buffer | undefined)[] = new Array(n);
     const msgpack: (Buffer | undefined)[] = new Array(n);
@@ -544,8 +546,10 @@ class Stream {
         coalesced++;
       }
     };
+    let deliveries = 0;
     /** One client's share of the batch, corked into one write. */
     const deliver = (client: Client, which: readonly number[] | null): void => {
+      deliveries++;
       target = client;
       at = which;
       // A single frame is one write anyway (uWS corks each send by itself):
@@ -562,6 +566,10 @@ class Stream {
       matched.length = 0;
     }
     if (coalesced > 0) streamCoalesced.inc(coalesced);
+    if (deliveries > 0) {
+      streamFanoutSeconds.observe((performance.now() - started) / 1000);
+      streamFanoutDeliveries.inc(deliveries);
+    }
     for (const client of slow) this.closeSlow(client);
   }
 
