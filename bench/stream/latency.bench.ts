@@ -4,8 +4,9 @@
 // deltas; then how many deltas per second the engine sustains with a few
 // subscribers. Every part is its own process on loopback: the engine
 // (`node dist/src/main.js`, fresh data directory), nats-server (when on PATH),
-// the subscribers (BENCH_SUBSCRIBER: `native`, native-subscriber/, Rust over
-// epoll, or `node`, subscribers.ts; both raw sockets, frame headers and seq only)
+// the subscribers (BENCH_SUBSCRIBER: `native`, native/src/subscribers.rs, Rust
+// over epoll, or `node`, subscribers.ts; both raw sockets, frame headers and
+// seq only), the writer (BENCH_WRITER: native/src/writer.rs or writer.ts)
 // and this one (the writer, one `ws` probe that reads every message whole to
 // map seq → position version, and the NATS subscriber). Times come from
 // process.hrtime, the monotonic clock all processes share.
@@ -37,16 +38,16 @@
 // BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3), BENCH_SAMPLE_EVERY (20),
 // BENCH_TP_CLIENTS (10), BENCH_TP_SECONDS (10), BENCH_NATS (1; 0 skips NATS),
 // BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. --cpu-prof),
-// BENCH_SUBSCRIBER (native: the Rust subscriber, built with cargo; node:
-// subscribers.ts, the ruler of the runs before 2026-12-07), BENCH_LABEL (a
-// line for LATEST.md).
+// BENCH_SUBSCRIBER and BENCH_WRITER (native: the Rust processes of native/,
+// built with cargo; node: subscribers.ts and writer.ts, the ruler of the runs
+// before 2026-12-07), BENCH_LABEL (a line for LATEST.md).
 //
-// The subscriber process shares the machine with the engine: the Node one
-// took ~0.7 core for 1,010 clients at 10,000 deltas/s on 2 cores, and each
-// receipt waited for its event loop to reach that socket, so its own serial
-// processing was inside every measured latency. Both stay selectable, and
-// LATEST.md says which one measured, so a figure can be told from a change of
-// the ruler.
+// The load processes share the machine with the engine: the Node subscriber
+// took ~0.7 core for 1,010 clients at 10,000 deltas/s on 2 cores (and each
+// receipt waited for its event loop to reach that socket), the Node writer
+// ~0.85 ms of CPU a 50-item request. Both kinds stay selectable, and
+// LATEST.md says which measured, so a figure can be told from a change of the
+// ruler.
 //
 // BENCH_ITEMS: 50 deltas per request is a bulk feed (a WMS or ERP sync, a
 // marketplace import). A POS sale or a checkout changes 1 to 5 positions, so
@@ -72,7 +73,9 @@ const int = (name: string, fallback: number): number => (env[name] ? Number(env[
 const SCENARIO = env.BENCH_SCENARIO ?? "unfiltered";
 const SUBSCRIBER = env.BENCH_SUBSCRIBER ?? "native";
 if (SUBSCRIBER !== "native" && SUBSCRIBER !== "node") throw new Error('BENCH_SUBSCRIBER: "native" or "node"');
-const NATIVE_DIR = join(ROOT, "bench/stream/native-subscriber");
+const WRITER = env.BENCH_WRITER ?? "native";
+if (WRITER !== "native" && WRITER !== "node") throw new Error('BENCH_WRITER: "native" or "node"');
+const NATIVE_DIR = join(ROOT, "bench/stream/native");
 if (SCENARIO !== "unfiltered" && SCENARIO !== "filtered") throw new Error('BENCH_SCENARIO: "unfiltered" or "filtered"');
 const FILTERED = SCENARIO === "filtered";
 const CLIENTS = int("BENCH_CLIENTS", 1000);
@@ -231,17 +234,21 @@ interface Load {
   request(cmd: object, event: string): Promise<Record<string, unknown>>;
 }
 
-/** Builds the native subscriber (cargo, offline when the registry cache has its one crate) and returns its path. */
-function buildNativeSubscriber(): string {
+/** Builds the native load processes (cargo, offline when the registry cache has its one crate); returns the path of `bin`. */
+function nativeBinary(bin: "subscribers" | "writer"): string {
+  nativeBuilt ??= buildNative();
+  return join(nativeBuilt, bin);
+}
+let nativeBuilt: string | null = null;
+function buildNative(): string {
   const build = (offline: boolean) =>
     spawnSync("cargo", ["build", "--release", "--quiet", ...(offline ? ["--offline"] : []), "--manifest-path", join(NATIVE_DIR, "Cargo.toml")], { stdio: ["ignore", "inherit", "pipe"] });
   let result = build(true);
-  if (result.error) throw new Error(`BENCH_SUBSCRIBER=native needs cargo (Rust) on PATH (${result.error.message}); BENCH_SUBSCRIBER=node runs the Node subscriber`);
+  if (result.error) throw new Error(`BENCH_SUBSCRIBER=native and BENCH_WRITER=native need cargo (Rust) on PATH (${result.error.message}); =node runs the Node ones`);
   if (result.status !== 0) result = build(false); // first build on this machine: fetch the libc crate
   if (result.status !== 0) throw new Error(`cargo build of ${NATIVE_DIR} failed: ${result.stderr.toString()}`);
-  return join(NATIVE_DIR, "target", "release", "omnistock-bench-subscribers");
+  return join(NATIVE_DIR, "target", "release");
 }
-let nativeSubscriber: string | null = null;
 
 /**
  * The subscriber process (BENCH_SUBSCRIBER): `clients` raw clients, the first
@@ -272,8 +279,7 @@ async function startLoad(port: number, clients: number, subscriptions: string[] 
     send = (cmd) => forked.send(cmd);
     child = forked;
   } else {
-    nativeSubscriber ??= buildNativeSubscriber();
-    const spawned = spawn(nativeSubscriber, args, { stdio: ["pipe", "pipe", "inherit"] });
+    const spawned = spawn(nativeBinary("subscribers"), args, { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";
     spawned.stdout!.on("data", (d: Buffer) => {
       out += d.toString("utf8");
@@ -310,13 +316,26 @@ interface WriteLog {
   cpuSeconds: number; // the writer process's own
 }
 
-/** Runs writer.ts in its own process (its event loop busy with nothing else, so ack times are when answers arrive). */
+/**
+ * Runs the writer (BENCH_WRITER: native/src/writer.rs, or writer.ts) in its
+ * own process (busy with nothing else, so ack times are when answers arrive).
+ * Both take the same arguments and write the same acks file; the Node one
+ * sends its summary over IPC, the native one as a JSON line on stdout.
+ */
 async function write(base: string, rate: number, items: number, seconds: number, inFlight: number): Promise<WriteLog> {
   const file = join(tmp, `acks-${Date.now()}.json`);
-  const child = fork(join(HERE, "writer.js"), [base, String(rate), String(items), String(seconds), String(inFlight), file, String(POSITIONS), String(LOCATIONS)], { stdio: "inherit" });
+  const args = [base, String(rate), String(items), String(seconds), String(inFlight), file, String(POSITIONS), String(LOCATIONS)];
+  const child = WRITER === "node" ? fork(join(HERE, "writer.js"), args, { stdio: "inherit" }) : spawn(nativeBinary("writer"), args, { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   const result = await new Promise<Record<string, number>>((resolve, reject) => {
-    child.once("message", (m: Record<string, number>) => resolve(m));
+    if (WRITER === "node") child.once("message", (m: Record<string, number>) => resolve(m));
+    else {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+        if (out.includes("\n")) resolve(JSON.parse(out.slice(0, out.indexOf("\n"))) as Record<string, number>);
+      });
+    }
     child.once("exit", (code) => code !== 0 && reject(new Error(`writer exited with ${code}`)));
   });
   const acks = JSON.parse(readFileSync(file, "utf8")) as [string, number, number][];
@@ -638,7 +657,7 @@ async function main(): Promise<void> {
     `- Command: \`${[...Object.entries(env)].filter(([k]) => k.startsWith("BENCH_") && k !== "BENCH_LABEL").map(([k, v]) => `${k}=${v} `).join("")}npm run bench:stream\``,
     `- Machine: ${cpus().length} × ${cpu}, Node ${process.version}; load average before start ${load0.toFixed(2)}`,
     `- Date: ${started.toISOString()}`,
-    `- Subscriber process: ${SUBSCRIBER === "native" ? "native (bench/stream/native-subscriber, Rust, one thread over epoll)" : "Node (bench/stream/subscribers.ts)"}; OMNISTOCK_WORKERS=${env.OMNISTOCK_WORKERS ?? "default"}`,
+    `- Subscriber process: ${SUBSCRIBER === "native" ? "native (bench/stream/native/src/subscribers.rs, Rust, one thread over epoll)" : "Node (bench/stream/subscribers.ts)"}; writer: ${WRITER === "native" ? "native (bench/stream/native/src/writer.rs)" : "Node (bench/stream/writer.ts)"}; OMNISTOCK_WORKERS=${env.OMNISTOCK_WORKERS ?? "default"}`,
     `- Everything on this machine, loopback: engine, nats-server, the subscriber process, the writer. Client CPU competes with the server for the same cores.`,
     ``,
     `## Latency, acknowledgement → receipt: ${FILTERED ? `${FILTERED_CLIENTS} filtered + ${UNFILTERED} unfiltered` : `${CLIENTS} unfiltered`} WebSocket subscribers (JSON), ${RATE} deltas/s target, ${ITEMS} deltas per POST /v1/stock/adjust, ${POSITIONS} positions over ${LOCATIONS} location(s), ${SECONDS} s (first ${WARMUP_SECONDS} s not counted)`,
