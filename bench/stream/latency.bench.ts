@@ -401,7 +401,9 @@ function fanoutLine(a: Fanout, b: Fanout, wallS: number): string {
   if (!(count > 0)) return "Fan-out loops: none observed (omnistock_stream_fanout_seconds missing or empty).";
   const bound = (q: number): string => {
     for (let i = 0; i < b.buckets.length; i++) {
-      if (b.buckets[i][1] - (a.buckets[i]?.[1] ?? 0) >= q * count) return b.buckets[i][0] === Infinity ? "> 0.5" : `≤ ${(b.buckets[i][0] * 1000).toFixed(2)}`;
+      if (b.buckets[i][1] - (a.buckets[i]?.[1] ?? 0) >= q * count) {
+        return b.buckets[i][0] === Infinity ? `> ${((b.buckets[i - 1]?.[0] ?? 0) * 1000).toFixed(2)}` : `≤ ${(b.buckets[i][0] * 1000).toFixed(2)}`;
+      }
     }
     return "?";
   };
