@@ -31,7 +31,7 @@
 // for all clients, and each client's sends for a batch are corked into one
 // write, in seq order (a client with one frame in the batch is sent it
 // without a cork: uWS corks a lone send itself). Per batch the cost is one
-// send() per client it touches — on loopback about 8 µs each, mostly in the
+// send() per client it touches — on loopback about 7 µs each, mostly in the
 // kernel — which is what bounds the fan-out (bench/RESULTS.md); each batch's
 // loop is timed in omnistock_stream_fanout_seconds. uWS pub/sub
 // is not used: its slow-subscriber handling skips messages, which would break
