@@ -347,6 +347,53 @@ describe("stream on a shared engine", () => {
   });
 });
 
+// ---------------------------------------------------------------- fan-out metrics
+
+/** A sample of /metrics (every thread's registry summed); NaN when absent. */
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.split(" ")[1]);
+}
+
+describe("stream fan-out metrics", () => {
+  test("each released batch that reaches clients is timed once (omnistock_stream_fanout_seconds) and counts one delivery per client; a batch no client matches is not", async () => {
+    const server = await startTestEngine();
+    try {
+      const engine = server.running.engine;
+      const a = await open(server.url);
+      a.subscribe({ skus: ["fan-a"] });
+      await a.subscribed();
+      const b = await open(server.url);
+      b.subscribe({ skus: ["fan-a", "fan-b"] });
+      await b.subscribed();
+      const count0 = await metric(server.url, "omnistock_stream_fanout_seconds_count");
+      const deliveries0 = await metric(server.url, "omnistock_stream_fanout_deliveries_total");
+      // One command, two deltas, one released batch: a gets one frame, b two (corked).
+      await ok(engine.setStock([{ sku: "fan-a", location: "f", onHand: 1 }, { sku: "fan-b", location: "f", onHand: 2 }]));
+      const seq = await settledSeq(engine);
+      await b.untilSeq(seq);
+      await a.untilSeq(seq - 1);
+      // With HTTP worker threads each thread fans out to its own clients: a and b may sit on two.
+      const count1 = await metric(server.url, "omnistock_stream_fanout_seconds_count");
+      expect(count1 - count0).toBeGreaterThanOrEqual(1);
+      expect(count1 - count0).toBeLessThanOrEqual(threaded ? 2 : 1);
+      expect(await metric(server.url, "omnistock_stream_fanout_deliveries_total")).toBe(deliveries0 + 2);
+      // Matches nobody: nothing sent, nothing observed.
+      await ok(engine.setStock([{ sku: "fan-z", location: "f", onHand: 3 }]));
+      await settledSeq(engine);
+      await ok(engine.setStock([{ sku: "fan-b", location: "f", onHand: 4 }]));
+      await b.untilSeq(await settledSeq(engine));
+      expect(await metric(server.url, "omnistock_stream_fanout_seconds_count")).toBe(count1 + 1);
+      expect(await metric(server.url, "omnistock_stream_fanout_deliveries_total")).toBe(deliveries0 + 3);
+      expect(a.data().map((m) => m.sku)).toEqual(["fan-a"]);
+      expect(b.data().map((m) => m.sku)).toEqual(["fan-a", "fan-b", "fan-b"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 // ---------------------------------------------------------------- auth
 
 describe("stream auth", () => {

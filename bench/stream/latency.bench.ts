@@ -4,7 +4,9 @@
 // deltas; then how many deltas per second the engine sustains with a few
 // subscribers. Every part is its own process on loopback: the engine
 // (`node dist/src/main.js`, fresh data directory), nats-server (when on PATH),
-// the subscribers (subscribers.ts: raw sockets, frame headers and seq only)
+// the subscribers (BENCH_SUBSCRIBER: `native`, native/src/subscribers.rs, Rust
+// over epoll, or `node`, subscribers.ts; both raw sockets, frame headers and
+// seq only), the writer (BENCH_WRITER: native/src/writer.rs or writer.ts)
 // and this one (the writer, one `ws` probe that reads every message whole to
 // map seq → position version, and the NATS subscriber). Times come from
 // process.hrtime, the monotonic clock all processes share.
@@ -36,7 +38,16 @@
 // BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3), BENCH_SAMPLE_EVERY (20),
 // BENCH_TP_CLIENTS (10), BENCH_TP_SECONDS (10), BENCH_NATS (1; 0 skips NATS),
 // BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. --cpu-prof),
-// BENCH_LABEL (a line for LATEST.md).
+// BENCH_SUBSCRIBER and BENCH_WRITER (native: the Rust processes of native/,
+// built with cargo; node: subscribers.ts and writer.ts, the ruler of the runs
+// before 2026-12-07), BENCH_LABEL (a line for LATEST.md).
+//
+// The load processes share the machine with the engine: the Node subscriber
+// took ~0.7 core for 1,010 clients at 10,000 deltas/s on 2 cores (and each
+// receipt waited for its event loop to reach that socket), the Node writer
+// ~0.85 ms of CPU a 50-item request. Both kinds stay selectable, and
+// LATEST.md says which measured, so a figure can be told from a change of the
+// ruler.
 //
 // BENCH_ITEMS: 50 deltas per request is a bulk feed (a WMS or ERP sync, a
 // marketplace import). A POS sale or a checkout changes 1 to 5 positions, so
@@ -60,6 +71,11 @@ const env = process.env;
 const int = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
 
 const SCENARIO = env.BENCH_SCENARIO ?? "unfiltered";
+const SUBSCRIBER = env.BENCH_SUBSCRIBER ?? "native";
+if (SUBSCRIBER !== "native" && SUBSCRIBER !== "node") throw new Error('BENCH_SUBSCRIBER: "native" or "node"');
+const WRITER = env.BENCH_WRITER ?? "native";
+if (WRITER !== "native" && WRITER !== "node") throw new Error('BENCH_WRITER: "native" or "node"');
+const NATIVE_DIR = join(ROOT, "bench/stream/native");
 if (SCENARIO !== "unfiltered" && SCENARIO !== "filtered") throw new Error('BENCH_SCENARIO: "unfiltered" or "filtered"');
 const FILTERED = SCENARIO === "filtered";
 const CLIENTS = int("BENCH_CLIENTS", 1000);
@@ -218,26 +234,70 @@ interface Load {
   request(cmd: object, event: string): Promise<Record<string, unknown>>;
 }
 
-/** The subscriber process: `clients` raw clients, the first `subscriptions.length` with those subscribes, the rest unfiltered. */
+/** Builds the native load processes (cargo, offline when the registry cache has its one crate); returns the path of `bin`. */
+function nativeBinary(bin: "subscribers" | "writer"): string {
+  nativeBuilt ??= buildNative();
+  return join(nativeBuilt, bin);
+}
+let nativeBuilt: string | null = null;
+function buildNative(): string {
+  const build = (offline: boolean) =>
+    spawnSync("cargo", ["build", "--release", "--quiet", ...(offline ? ["--offline"] : []), "--manifest-path", join(NATIVE_DIR, "Cargo.toml")], { stdio: ["ignore", "inherit", "pipe"] });
+  let result = build(true);
+  if (result.error) throw new Error(`BENCH_SUBSCRIBER=native and BENCH_WRITER=native need cargo (Rust) on PATH (${result.error.message}); =node runs the Node ones`);
+  if (result.status !== 0) result = build(false); // first build on this machine: fetch the libc crate
+  if (result.status !== 0) throw new Error(`cargo build of ${NATIVE_DIR} failed: ${result.stderr.toString()}`);
+  return join(NATIVE_DIR, "target", "release");
+}
+
+/**
+ * The subscriber process (BENCH_SUBSCRIBER): `clients` raw clients, the first
+ * `subscriptions.length` with those subscribes, the rest unfiltered. Both
+ * kinds answer the same commands with the same events and files: the Node one
+ * (subscribers.ts) over fork()'s IPC, the native one as JSON lines on
+ * stdin/stdout.
+ */
 async function startLoad(port: number, clients: number, subscriptions: string[] = []): Promise<Load> {
   const args = [String(port), String(clients), String(SAMPLE_EVERY), String(SEQ_WINDOW)];
   if (subscriptions.length > 0) {
     const file = join(tmp, `subscriptions-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify(subscriptions));
+    // Node reads a JSON array; the native client one subscribe a line (JSON.stringify never emits a raw newline).
+    writeFileSync(file, SUBSCRIBER === "node" ? JSON.stringify(subscriptions) : subscriptions.join("\n"));
     args.push(file);
   }
-  const child = fork(join(HERE, "subscribers.js"), args, { stdio: "inherit" });
-  children.push(child);
   const waiters = new Map<string, (m: Record<string, unknown>) => void>();
-  child.on("message", (m: Record<string, unknown>) => {
+  const onEvent = (m: Record<string, unknown>): void => {
     const w = waiters.get(m.event as string);
     if (m.event === "failed") throw new Error(`subscribers: ${String(m.message)}`);
     if (w) (waiters.delete(m.event as string), w(m));
-  });
+  };
+  let child: ChildProcess;
+  let send: (cmd: object) => void;
+  if (SUBSCRIBER === "node") {
+    const forked = fork(join(HERE, "subscribers.js"), args, { stdio: "inherit" });
+    forked.on("message", onEvent);
+    send = (cmd) => forked.send(cmd);
+    child = forked;
+  } else {
+    const spawned = spawn(nativeBinary("subscribers"), args, { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    spawned.stdout!.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+      let nl;
+      while ((nl = out.indexOf("\n")) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        onEvent(JSON.parse(line) as Record<string, unknown>);
+      }
+    });
+    send = (cmd) => spawned.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    child = spawned;
+  }
+  children.push(child);
   const request = (cmd: object, event: string): Promise<Record<string, unknown>> =>
     new Promise((resolve) => {
       waiters.set(event, resolve);
-      if (Object.keys(cmd).length > 0) child.send(cmd);
+      if (Object.keys(cmd).length > 0) send(cmd);
     });
   await request({}, "subscribed");
   return { child, request };
@@ -256,13 +316,26 @@ interface WriteLog {
   cpuSeconds: number; // the writer process's own
 }
 
-/** Runs writer.ts in its own process (its event loop busy with nothing else, so ack times are when answers arrive). */
+/**
+ * Runs the writer (BENCH_WRITER: native/src/writer.rs, or writer.ts) in its
+ * own process (busy with nothing else, so ack times are when answers arrive).
+ * Both take the same arguments and write the same acks file; the Node one
+ * sends its summary over IPC, the native one as a JSON line on stdout.
+ */
 async function write(base: string, rate: number, items: number, seconds: number, inFlight: number): Promise<WriteLog> {
   const file = join(tmp, `acks-${Date.now()}.json`);
-  const child = fork(join(HERE, "writer.js"), [base, String(rate), String(items), String(seconds), String(inFlight), file, String(POSITIONS), String(LOCATIONS)], { stdio: "inherit" });
+  const args = [base, String(rate), String(items), String(seconds), String(inFlight), file, String(POSITIONS), String(LOCATIONS)];
+  const child = WRITER === "node" ? fork(join(HERE, "writer.js"), args, { stdio: "inherit" }) : spawn(nativeBinary("writer"), args, { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   const result = await new Promise<Record<string, number>>((resolve, reject) => {
-    child.once("message", (m: Record<string, number>) => resolve(m));
+    if (WRITER === "node") child.once("message", (m: Record<string, number>) => resolve(m));
+    else {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+        if (out.includes("\n")) resolve(JSON.parse(out.slice(0, out.indexOf("\n"))) as Record<string, number>);
+      });
+    }
     child.once("exit", (code) => code !== 0 && reject(new Error(`writer exited with ${code}`)));
   });
   const acks = JSON.parse(readFileSync(file, "utf8")) as [string, number, number][];
@@ -300,6 +373,47 @@ async function openNats(url: string): Promise<{ nc: NatsConnection; timeBySeq: M
   });
   await nc.flush();
   return { nc, timeBySeq };
+}
+
+// ---------------------------------------------------------------- the engine's fan-out metrics
+interface Fanout {
+  buckets: [number, number][]; // [le, cumulative count], ascending
+  sum: number; // seconds
+  count: number;
+  deliveries: number;
+}
+
+/** omnistock_stream_fanout_seconds and _deliveries_total from /metrics (every thread summed). */
+async function fanoutMetrics(base: string): Promise<Fanout> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string): number => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ")[1] ?? NaN);
+  const buckets: [number, number][] = [];
+  for (const line of text.split("\n")) {
+    const m = /^omnistock_stream_fanout_seconds_bucket\{le="([^"]+)"\} (\S+)$/.exec(line);
+    if (m) buckets.push([m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2])]);
+  }
+  return { buckets, sum: value("omnistock_stream_fanout_seconds_sum"), count: value("omnistock_stream_fanout_seconds_count"), deliveries: value("omnistock_stream_fanout_deliveries_total") };
+}
+
+/** One line on the fan-out loops between two readings: how long a released batch took to reach every client it matched. */
+function fanoutLine(a: Fanout, b: Fanout, wallS: number): string {
+  const count = b.count - a.count;
+  if (!(count > 0)) return "Fan-out loops: none observed (omnistock_stream_fanout_seconds missing or empty).";
+  const bound = (q: number): string => {
+    for (let i = 0; i < b.buckets.length; i++) {
+      if (b.buckets[i][1] - (a.buckets[i]?.[1] ?? 0) >= q * count) {
+        return b.buckets[i][0] === Infinity ? `> ${((b.buckets[i - 1]?.[0] ?? 0) * 1000).toFixed(2)}` : `≤ ${(b.buckets[i][0] * 1000).toFixed(2)}`;
+      }
+    }
+    return "?";
+  };
+  const deliveries = b.deliveries - a.deliveries;
+  return (
+    `Fan-out loops (engine's omnistock_stream_fanout_seconds over the whole write run, every thread): ${count} released batches reached clients, ` +
+    `${(deliveries / count).toFixed(0)} client deliveries each on average (${(deliveries / wallS).toFixed(0)}/s), ` +
+    `loop mean ${(((b.sum - a.sum) / count) * 1000).toFixed(2)} ms, p50 ${bound(0.5)} ms, p90 ${bound(0.9)} ms, p99 ${bound(0.99)} ms (bucket bounds). ` +
+    `A client's frame leaves at its place in its batch's loop.`
+  );
 }
 
 // ---------------------------------------------------------------- statistics
@@ -345,11 +459,15 @@ async function main(): Promise<void> {
   const baseSeq = await probe.subscribed;
   process.stderr.write(`${SCENARIO}: ${FILTERED_CLIENTS} filtered + ${UNFILTERED} unfiltered subscribers at seq ${baseSeq}; writing ${RATE} deltas/s for ${SECONDS} s\n`);
   const split0 = cpuSplit(engine.child.pid!);
+  const loadSplit0 = cpuSplit(load.child.pid!);
   const cpu0 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage(), nats: natsPid ? cpuSeconds(natsPid) : 0, machine: machineBusySeconds() };
+  const fanout0 = await fanoutMetrics(engine.base);
   const log = await write(engine.base, RATE, ITEMS, SECONDS, IN_FLIGHT_MAX);
+  const fanout1 = await fanoutMetrics(engine.base);
   const t0 = log.firstSend;
   const t1 = log.lastAck;
   const split1 = cpuSplit(engine.child.pid!);
+  const loadSplit1 = cpuSplit(load.child.pid!);
   const cpu1 = { engine: cpuSeconds(engine.child.pid!), load: cpuSeconds(load.child.pid!), self: process.cpuUsage(cpu0.self), nats: natsPid ? cpuSeconds(natsPid) : 0, machine: machineBusySeconds() };
   const lastSeq = baseSeq + log.deltas;
   // Filtered client c is caught up at the newest seq its filter matches (known once the probe has every seq).
@@ -541,6 +659,7 @@ async function main(): Promise<void> {
     `- Command: \`${[...Object.entries(env)].filter(([k]) => k.startsWith("BENCH_") && k !== "BENCH_LABEL").map(([k, v]) => `${k}=${v} `).join("")}npm run bench:stream\``,
     `- Machine: ${cpus().length} × ${cpu}, Node ${process.version}; load average before start ${load0.toFixed(2)}`,
     `- Date: ${started.toISOString()}`,
+    `- Subscriber process: ${SUBSCRIBER === "native" ? "native (bench/stream/native/src/subscribers.rs, Rust, one thread over epoll)" : "Node (bench/stream/subscribers.ts)"}; writer: ${WRITER === "native" ? "native (bench/stream/native/src/writer.rs)" : "Node (bench/stream/writer.ts)"}; OMNISTOCK_WORKERS=${env.OMNISTOCK_WORKERS ?? "default"}`,
     `- Everything on this machine, loopback: engine, nats-server, the subscriber process, the writer. Client CPU competes with the server for the same cores.`,
     ``,
     `## Latency, acknowledgement → receipt: ${FILTERED ? `${FILTERED_CLIENTS} filtered + ${UNFILTERED} unfiltered` : `${CLIENTS} unfiltered`} WebSocket subscribers (JSON), ${RATE} deltas/s target, ${ITEMS} deltas per POST /v1/stock/adjust, ${POSITIONS} positions over ${LOCATIONS} location(s), ${SECONDS} s (first ${WARMUP_SECONDS} s not counted)`,
@@ -555,7 +674,9 @@ async function main(): Promise<void> {
     ``,
     `Negative: the subscriber had the delta before the writer had its answer (the engine hands a durable batch to the stream before the HTTP answers leave). "From request sent" adds the write's own round trip.`,
     ``,
-    `Writer: ${log.deltas} deltas in ${wallS.toFixed(1)} s = ${achieved.toFixed(0)} deltas/s (${log.requests} requests, ${log.late} left more than one period late). CPU per wall second: engine ${engineCpu.toFixed(2)} (user ${((split1[0] - split0[0]) / wallS).toFixed(2)}, system ${((split1[1] - split0[1]) / wallS).toFixed(2)}), subscriber process ${loadCpu.toFixed(2)}, probe + NATS client ${selfCpu.toFixed(2)}, writer ${writerCpu.toFixed(2)}, nats-server ${natsCpu.toFixed(2)}; the whole machine ${machineCpu.toFixed(2)} of ${cpus().length} cores, so about ${Math.max(0, outsideCpu).toFixed(2)} core(s) went to processes outside this benchmark (other work on a shared machine skews every figure above).`,
+    `Writer: ${log.deltas} deltas in ${wallS.toFixed(1)} s = ${achieved.toFixed(0)} deltas/s (${log.requests} requests, ${log.late} left more than one period late). CPU per wall second: engine ${engineCpu.toFixed(2)} (user ${((split1[0] - split0[0]) / wallS).toFixed(2)}, system ${((split1[1] - split0[1]) / wallS).toFixed(2)}), subscriber process ${loadCpu.toFixed(2)} (user ${((loadSplit1[0] - loadSplit0[0]) / wallS).toFixed(2)}, system ${((loadSplit1[1] - loadSplit0[1]) / wallS).toFixed(2)}), probe + NATS client ${selfCpu.toFixed(2)}, writer ${writerCpu.toFixed(2)}, nats-server ${natsCpu.toFixed(2)}; the whole machine ${machineCpu.toFixed(2)} of ${cpus().length} cores, so about ${Math.max(0, outsideCpu).toFixed(2)} core(s) went to processes outside this benchmark (other work on a shared machine skews every figure above).`,
+    ``,
+    fanoutLine(fanout0, fanout1, wallS),
     ``,
     `## Throughput: ${TP_CLIENTS} WebSocket subscribers, writes as fast as possible (${TP_ITEMS} deltas per request, ${TP_IN_FLIGHT} in flight), ${TP_SECONDS} s`,
     ``,

@@ -29,6 +29,19 @@ export const streamResets = new client.Counter({
   registers: [registry],
 });
 
+export const streamFanoutSeconds = new client.Histogram({
+  name: "omnistock_stream_fanout_seconds",
+  help: "Time to hand one released batch to every live client it matches: one serial loop of socket writes, so a client waits for its place in it (batches no client matches are not observed)",
+  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.5, 2.5],
+  registers: [registry],
+});
+
+export const streamFanoutDeliveries = new client.Counter({
+  name: "omnistock_stream_fanout_deliveries_total",
+  help: "Clients handed a share of a released batch (each one socket write, corked, or parked while its socket is congested)",
+  registers: [registry],
+});
+
 /** Sources of the pending-keys gauge: one per running stream (tests run several in one process). */
 export const pendingKeysSources = new Set<() => number>();
 

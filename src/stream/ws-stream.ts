@@ -31,8 +31,9 @@
 // for all clients, and each client's sends for a batch are corked into one
 // write, in seq order (a client with one frame in the batch is sent it
 // without a cork: uWS corks a lone send itself). Per batch the cost is one
-// send() per client it touches — on loopback about 8 µs each, mostly in the
-// kernel — which is what bounds the fan-out (bench/RESULTS.md). uWS pub/sub
+// send() per client it touches — on loopback about 7 µs each, mostly in the
+// kernel — which is what bounds the fan-out (bench/RESULTS.md); each batch's
+// loop is timed in omnistock_stream_fanout_seconds. uWS pub/sub
 // is not used: its slow-subscriber handling skips messages, which would break
 // both gap-freedom and coalescing.
 
@@ -44,7 +45,7 @@ import type { FeedListener } from "./feed.js";
 import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, MethodNotAllowedError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
-import { pendingKeysSources, streamClients, streamCoalesced, streamResets, streamSlowClosed } from "./ws-metrics.js";
+import { pendingKeysSources, streamClients, streamCoalesced, streamFanoutDeliveries, streamFanoutSeconds, streamResets, streamSlowClosed } from "./ws-metrics.js";
 import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
 import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
@@ -54,6 +55,8 @@ export const STREAM_PATH = "/v1/stream";
 
 /** Bytes uWS may hold for a client before its messages are coalesced instead of sent. */
 export const SOCKET_BUFFERED_BYTES_MAX = 1024 * 1024;
+/** Bytes uWS adds to a frame at most (a server frame's header: 2, 4 or 10 bytes). */
+const FRAME_HEADER_BYTES_MAX = 10;
 /** uWS's own limit, far above ours: uWS must never drop a frame silently (send() answering 2). */
 const UWS_BACKPRESSURE_BYTES_MAX = 64 * 1024 * 1024;
 /** Largest client message: a subscribe with 3 × 10,000 ids of up to 128 bytes, JSON-escaped. */
@@ -136,7 +139,7 @@ interface UserData {
 }
 
 class Client {
-  mode = Mode.Idle;
+  private modeNow = Mode.Idle;
   filter: Filter | null = null;
   cursor = 0; // replay: newest seq already read from the feed
   snapshot: Snapshot | null = null;
@@ -144,14 +147,27 @@ class Client {
   subscription = 0; // counts subscribes: a snapshot answered for an earlier one is dropped
   readonly pending = new Map<string, Frame>(); // live and slow: newest frame per key, in seq order
   pumpScheduled = false;
-  readonly batch: number[] = []; // onBatch: indexes of the released batch's messages it matches, ascending
+  readonly batch: number[] = []; // onBatch: indexes of the released batch's messages it matches, ascending (the first batchLength)
+  batchLength = 0; // reused array, not emptied: setting length to 0 frees its storage, which the next batch allocates again
   dropped = false; // uWS refused a frame (its own limit): the client is closed as slow
   closed = false;
 
   constructor(
     readonly ws: WebSocket<UserData>,
     readonly format: Format,
+    private readonly waiting: Set<Client>, // the stream's clients in Mode.Waiting
   ) {}
+
+  get mode(): Mode {
+    return this.modeNow;
+  }
+
+  /** Every mode change passes here, so that the stream's waiting set stays exact. */
+  set mode(mode: Mode) {
+    if (mode === Mode.Waiting) this.waiting.add(this);
+    else if (this.modeNow === Mode.Waiting) this.waiting.delete(this);
+    this.modeNow = mode;
+  }
 
   get binary(): boolean {
     return this.format === "msgpack";
@@ -215,14 +231,16 @@ function refuse(res: HttpResponse, error: HttpError, method: string): void {
 /** The stream: its clients and the feed subscription they share. */
 class Stream {
   private readonly clients = new Set<Client>();
+  /** Clients waiting for the feed to release their snapshot's seq (onBatch looks at these, not at every client). */
+  private readonly waiting = new Set<Client>();
   /** Subscribed clients by filter (whatever their mode: onBatch sends to live ones only). */
   private readonly index = new FilterIndex<Client>();
   /** onBatch: the filtered live clients the current batch matches, in first-match order. */
   private readonly matched: Client[] = [];
   private readonly collect = (client: Client, at: number): void => {
     if (client.mode !== Mode.Live) return;
-    if (client.batch.length === 0) this.matched.push(client);
-    client.batch.push(at);
+    if (client.batchLength === 0) this.matched.push(client);
+    client.batch[client.batchLength++] = at;
   };
   // Subscribed to the feed only while a client is connected: an HTTP worker
   // then skips decoding the writer's messages when it has no stream clients.
@@ -311,7 +329,7 @@ class Stream {
 
   private onOpen(ws: WebSocket<UserData>): void {
     const data = ws.getUserData();
-    const client = new Client(ws, data.format);
+    const client = new Client(ws, data.format, this.waiting);
     data.client = client;
     this.clients.add(client);
     streamClients.set(this.clients.size);
@@ -323,6 +341,7 @@ class Stream {
     const client = ws.getUserData().client;
     if (client === null) return;
     client.closed = true;
+    client.mode = Mode.Idle; // out of the waiting set
     client.pending.clear();
     client.snapshot = null;
     this.clients.delete(client);
@@ -504,6 +523,7 @@ class Stream {
    * start); per message, only the matching filtered clients are (the index).
    */
   private onBatch(batch: readonly StreamMessage[]): void {
+    const started = performance.now();
     const n = batch.length;
     const json: (Buffer | undefined)[] = new Array(n);
     const msgpack: (Buffer | undefined)[] = new Array(n);
@@ -513,8 +533,8 @@ class Stream {
       return (msgpack[i] ??= packr.pack(batch[i]));
     };
     const lastSeq = batch[n - 1].seq;
-    for (const client of this.clients) {
-      if (client.mode === Mode.Waiting && client.snapshot !== null && lastSeq >= client.snapshot.seq) {
+    for (const client of this.waiting) {
+      if (client.snapshot !== null && lastSeq >= client.snapshot.seq) {
         client.mode = Mode.Snapshot;
         this.schedulePump(client); // not here: the engine is releasing a durable batch
       }
@@ -527,16 +547,25 @@ class Stream {
     // before each call, so that no closure is made per client.
     let target!: Client;
     let at: readonly number[] | null = null;
+    let count = 0;
     /** Sends (or parks, when congested) the target's messages of the batch, in seq order. */
     const send = (): void => {
       const pending = target.pending;
-      const count = at === null ? n : at.length;
+      // What uWS holds for the target, at most: asked once, then raised by
+      // every frame sent (nothing else adds to it within this loop), and asked
+      // again only when that bound passes the threshold. The same decisions as
+      // asking before every frame, with one native call per client, not per frame.
+      let buffered = pending.size === 0 ? target.ws.getBufferedAmount() : Infinity;
       for (let j = 0; j < count; j++) {
         const i = at === null ? j : at[j];
         const frame = frameAt(i, target.format);
-        if (pending.size === 0 && !target.congested()) {
-          target.sendFrame(frame);
-          continue;
+        if (pending.size === 0) {
+          if (buffered > SOCKET_BUFFERED_BYTES_MAX) buffered = target.ws.getBufferedAmount();
+          if (buffered <= SOCKET_BUFFERED_BYTES_MAX) {
+            target.sendFrame(frame);
+            buffered += frame.length + FRAME_HEADER_BYTES_MAX;
+            continue;
+          }
         }
         const key = (keys[i] ??= keyOf(batch[i]));
         pending.delete(key); // re-insert: Map order stays seq order
@@ -544,24 +573,31 @@ class Stream {
         coalesced++;
       }
     };
+    let deliveries = 0;
     /** One client's share of the batch, corked into one write. */
-    const deliver = (client: Client, which: readonly number[] | null): void => {
+    const deliver = (client: Client, which: readonly number[] | null, frames: number): void => {
+      deliveries++;
       target = client;
       at = which;
+      count = frames;
       // A single frame is one write anyway (uWS corks each send by itself):
       // a cork around it would only add a native round trip and a callback.
-      if ((which === null ? n : which.length) === 1) send();
+      if (frames === 1) send();
       else client.ws.cork(send);
       if (client.overLimit(this.options.pendingKeysMax)) slow.push(client);
     };
     try {
-      for (const client of this.index.open) if (client.mode === Mode.Live) deliver(client, null);
-      for (const client of matched) deliver(client, client.batch);
+      for (const client of this.index.open) if (client.mode === Mode.Live) deliver(client, null, n);
+      for (const client of matched) deliver(client, client.batch, client.batchLength);
     } finally {
-      for (const client of matched) client.batch.length = 0;
+      for (const client of matched) client.batchLength = 0;
       matched.length = 0;
     }
     if (coalesced > 0) streamCoalesced.inc(coalesced);
+    if (deliveries > 0) {
+      streamFanoutSeconds.observe((performance.now() - started) / 1000);
+      streamFanoutDeliveries.inc(deliveries);
+    }
     for (const client of slow) this.closeSlow(client);
   }
 
