@@ -109,7 +109,7 @@ interface LedgerExports {
   regionBase(i: number): number;
   regionUsedBytes(i: number): number;
   rebuildIndexes(): void;
-  upgradeLayout2(): void;
+  upgradeLayout(from: number): void;
   stateHash(): bigint;
 }
 
@@ -805,7 +805,7 @@ export class WasmLedger implements StockLedger {
       if (image.regions[i].length > room) throw new RangeError(`snapshot region ${i} (${image.regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
       this.u8.set(image.regions[i], this.x.regionBase(i) >>> 0);
     }
-    if (image.upgrade) this.x.upgradeLayout2();
+    if (image.upgradeFrom !== null) this.x.upgradeLayout(image.upgradeFrom);
     this.x.rebuildIndexes();
     this.reservationKeyId = null; // the upgrade used key D
     this.locationKind = meta.kinds;
