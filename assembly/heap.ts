@@ -24,7 +24,7 @@
 // fewer than 2^31 holds apart (the heap stays a heap of expiresAt whatever
 // happens to ties).
 
-import { HEAP_ENTRY_BYTES, H_HEAP, R_EXPIRES, R_HEAP, R_SEQ, heap, hget, hset, resAddr } from "./layout";
+import { HEAP_ENTRY_BYTES, H_HEAP, H_RESERVATIONS, R_EXPIRES, R_HEAP, R_SEQ, heap, hget, hset, resAddr } from "./layout";
 
 const E_SEQ = 8, E_RES = 12;
 
@@ -185,6 +185,8 @@ function heapify(): void {
  */
 export function heapUpgradeFromLayout3(): void {
   const n = hget(H_HEAP);
+  // Each record is in the heap at most once; entries past the records would be written past the region.
+  assert(n <= hget(H_RESERVATIONS), "a layout-3 heap with more entries than reservations");
   for (let i = n; i-- > 0;) {
     const r = load<u32>(heap + (<usize>i << 2));
     const rec = resAddr(r);

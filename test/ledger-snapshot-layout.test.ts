@@ -146,6 +146,14 @@ describe("ledger snapshot layouts", () => {
     expect(upgraded.counts()).toEqual(here.counts());
   });
 
+  it("refuses a layout-3 snapshot whose heap count exceeds its reservations, instead of writing entries past the heap", () => {
+    const body = Buffer.from(layout3);
+    const countsAt = 4 + body.readUInt32LE(0);
+    const H_HEAP_COUNT = 6; // the heap's place among the header counts (src/ledger/snapshot-layouts.ts)
+    body.writeUInt32LE(5_000, countsAt + 4 * H_HEAP_COUNT);
+    expect(() => loaded(body)).toThrow(/more entries than reservations/);
+  });
+
   it("refuses a layout it cannot read", () => {
     expect(() => loaded(asLayout(layout2, 99))).toThrow(/layout 99/);
   });
