@@ -17,11 +17,11 @@ import {
 } from "./reservations";
 import { purgeDue, reservationsLive } from "./retention";
 import { resRebuild } from "./reservation-ids";
-import { upgradeFromLayout2 } from "./upgrade";
+import { upgradeFrom } from "./upgrade";
 import { idRebuild } from "./ids";
 import { hashBytes } from "./hash";
 import {
-  CELL_BYTES, CHANNEL_BITS_BYTES, CHANNEL_BYTES, H_CELLS, H_CELLS_FREE, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES,
+  CELL_BYTES, CHANNEL_BITS_BYTES, HEAP_ENTRY_BYTES, CHANNEL_BYTES, H_CELLS, H_CELLS_FREE, H_CHANNELS, H_FIELDS, H_HEAP, H_HELD, H_ID_BYTES,
   H_LOCATIONS, H_POSITIONS, H_RESERVATIONS, H_SEQ, H_SKUS, H_CHANGES, HEADER, changeLog, posSlotCount, LOCATION_BYTES,
   POSITION_BYTES, RESERVATION_BYTES, SCRATCH_KEY_A, SCRATCH_KEY_B, SCRATCH_KEY_C, SCRATCH_KEY_D, SCRATCH_LINES, SCRATCH_RESULT, SKU_BYTES,
   SLOT_BYTES, cellNext, cells, chanBits, chanMask, chanSlots, channels, heap, hget, idBytes, layoutAttach, layoutPlan,
@@ -285,7 +285,7 @@ export function regionUsedBytes(i: i32): u32 {
     case 5: return hget(H_RESERVATIONS) * <u32>RESERVATION_BYTES;
     case 6: return hget(H_CELLS) * <u32>CELL_BYTES;
     case 7: return hget(H_CELLS) << 2;
-    case 8: return hget(H_HEAP) << 2;
+    case 8: return hget(H_HEAP) * <u32>HEAP_ENTRY_BYTES;
     case 9: return hget(H_ID_BYTES);
   }
   return 0;
@@ -295,10 +295,11 @@ export const HEADER_OFFSET: u32 = <u32>HEADER;
 export const HEADER_FIELDS: u32 = H_FIELDS;
 
 /**
- * Completes a snapshot of layout 1 or 2 whose bytes the wrapper has placed
- * in this layout's regions (call before rebuildIndexes): see upgrade.ts.
+ * Completes a snapshot of an older layout (1, 2 or 3) whose bytes the
+ * wrapper has placed in this layout's regions (call before rebuildIndexes):
+ * see upgrade.ts.
  */
-export function upgradeLayout2(): void { upgradeFromLayout2(); }
+export function upgradeLayout(from: u32): void { upgradeFrom(from); }
 
 /** Rebuilds every hash table from the records. */
 export function rebuildIndexes(): void {

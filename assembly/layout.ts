@@ -32,7 +32,8 @@
 //   resSlots      pow2 slots × 8 B      [resIdx+1 | hash] keyed by id bytes (read by the writer only)
 //   cells         cellsMax × 8 B        reservation ids and lines, in chains (cells.ts)
 //   cellNext      cellsMax × 4 B        the next cell of each chain, or of the free list
-//   heap          reservationsMax × 4 B expiry min-heap of reservation indexes
+//   heap          reservationsMax × 16 B expiry min-heap, 4-ary: [expiresAt f64 | seq u32 |
+//                 reservation u32] (heap.ts; base ≡ 48 mod 64 so siblings share a line)
 //   idBytes       idBytesMax B          SKU, location and channel ids' UTF-8 bytes, bump-allocated
 //   txTouched     STOCK_ITEMS_MAX × 24 B the open transaction's touched positions
 //   txSlots       pow2 × 4 B            dedupe of touched positions within a transaction
@@ -45,7 +46,7 @@
 // Memory per position at capacity: 48 (record) + 6 (slot) + 8 (change log)
 // + 0.125 (bit) = 62.1 bytes, within the 64-byte budget (ids aside).
 // Memory per reservation at capacity (outside that budget): 64 (record) +
-// 12–24 (slots) + 4 (heap) + 12 a cell × 8 cells by default ≈ 180 bytes.
+// 12–24 (slots) + 16 (heap) + 12 a cell × 8 cells by default ≈ 192 bytes.
 //
 // Position record (48 bytes; the budget is 64 per position including its slot):
 //   0 skuIdx u32 · 4 locIdx u32 · 8 onHand u32 · 12 reserved u32 ·
@@ -83,7 +84,7 @@ export const SCRATCH_KEY_D: usize = 1024;
 export const SCRATCH_LINES: usize = 1280;
 export const REGIONS_BASE: usize = 131072;
 export const LAYOUT_MAGIC: u32 = 0x4f4d4e49; // "OMNI"
-export const LAYOUT_VERSION: u32 = 3;
+export const LAYOUT_VERSION: u32 = 4; // 4: 16-byte expiry heap entries (3: 4-byte indexes)
 
 export const POSITION_BYTES: usize = 48;
 export const SKU_BYTES: usize = 24;
@@ -92,6 +93,7 @@ export const CHANNEL_BYTES: usize = 24;
 export const RESERVATION_BYTES: usize = 64;
 export const CELL_BYTES: usize = 8;
 export const SLOT_BYTES: usize = 8;
+export const HEAP_ENTRY_BYTES: usize = 16; // heap.ts
 export const CHANNEL_BITS_BYTES: usize = <usize>LOCATIONS_MAX >> 3;
 export const TOUCHED_BYTES: usize = 24;
 export const STAGING_BYTES: usize = 16;
@@ -225,7 +227,8 @@ export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32
   place(10, <u64>resSlotCount * SLOT_BYTES);
   place(11, <u64>cellsMax * CELL_BYTES);
   place(12, <u64>cellsMax * 4);
-  place(13, <u64>reservationsMax * 4);
+  planAt = align64(planAt) + 48; // heap.ts: the four children of an entry share a cache line
+  place(13, <u64>reservationsMax * HEAP_ENTRY_BYTES);
   place(14, <u64>idBytesMax);
   place(15, <u64>STOCK_ITEMS_MAX * TOUCHED_BYTES);
   place(16, <u64>txSlotCount * 4);

@@ -9,7 +9,7 @@
 //   locIdx i32 (-1: unknown) · qty u32 · checkedAvailable u32
 
 import { NONE, QUANTITY_MAX, RESERVATION_LINES_MAX } from "./constants";
-import { cellAddr, cellAfter, cellsFit, cellsPutId, cellsTake, idCellsFor } from "./cells";
+import { cellAddr, cellAfter, cellsFit, chainBegin, chainEnd, chainNext, chainPutId, idCellsFor } from "./cells";
 import { hashBytes } from "./hash";
 import { heapAt, heapPop, heapPush } from "./heap";
 import {
@@ -21,7 +21,7 @@ import {
   P_COMMITTED, P_ON_HAND, P_RESERVED, availableOf, noteChange, chanFind, chanIncludes, channelAvailableOf,
   locEnabled, posAddr, writeBegin, writeEnd, bumpVersion,
 } from "./ledger";
-import { resFindHashed, resPublish } from "./reservation-ids";
+import { resFindHashed, resPublishProbed } from "./reservation-ids";
 import { finish, recordFits, recordTake } from "./retention";
 import { Status } from "./status";
 
@@ -165,6 +165,7 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
   lastChanged = false;
   lastLineIndex = NONE;
   assert(n >= 1 && n <= RESERVATION_LINES_MAX, "hold line count out of range");
+  assert(idLen >= 1, "a reservation id of no bytes");
   const existing = resFindHashed(idKey, idLen, h);
   const channel = chanLen == 0 ? NONE : chanFind(chanKey, chanLen);
   if (existing >= 0) {
@@ -198,13 +199,36 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
   // Capacity: a record and a chain for the id and the lines, both checked before anything is taken.
   if (!recordFits() || !cellsFit(idCellsFor(idLen) + n)) return Status.LedgerFull;
   const r = recordTake();
-  const chain = cellsTake(idCellsFor(idLen) + n);
-  const firstLine = cellsPutId(chain, idKey, idLen);
   const seq = hget64(H_SEQ);
   hset64(H_SEQ, seq + 1);
+  // One pass builds the chain: the id's cells, then a cell per line, each
+  // line applied to its position as its cell is written.
+  chainBegin();
+  const idCell = chainPutId(idKey, idLen);
+  let firstLine = END;
+  for (let i: u32 = 0; i < n; i++) {
+    const s = stagedAddr(i);
+    const posIdx = load<u32>(s);
+    const qty = load<u32>(s, 8);
+    const cell = chainNext();
+    if (i == 0) firstLine = cell;
+    const line = cellAddr(cell);
+    store<u32>(line, posIdx);
+    store<u32>(line, qty, 4);
+    const pos = posAddr(posIdx);
+    const before = availableOf(pos);
+    // The invariant the whole product exists for: a hold never takes more than was available.
+    assert(<i64>qty <= <i64>load<u32>(s, 12) && <i64>qty <= before, "hold exceeds available");
+    assert(<i64>load<u32>(pos, P_RESERVED) + qty <= QUANTITY_MAX, "reserved above the quantity limit");
+    writeBegin(pos);
+    if (noteChange(posIdx, before)) bumpVersion(pos);
+    store<u32>(pos, load<u32>(pos, P_RESERVED) + qty, P_RESERVED);
+    writeEnd(pos);
+  }
+  chainEnd();
 
   const rec = resAddr(r);
-  store<u32>(rec, chain, R_ID_CELL);
+  store<u32>(rec, idCell, R_ID_CELL);
   store<u32>(rec, idLen, R_ID_LEN);
   store<u32>(rec, HELD, R_STATUS);
   store<i32>(rec, channel, R_CHANNEL);
@@ -214,26 +238,8 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
   store<f64>(rec, 0, R_FINISHED);
   store<u32>(rec, END, R_NEXT);
   store<u64>(rec, seq, R_SEQ);
-  let cell = firstLine;
-  for (let i: u32 = 0; i < n; i++, cell = cellAfter(cell)) {
-    const s = stagedAddr(i);
-    const posIdx = load<u32>(s);
-    const qty = load<u32>(s, 8);
-    const line = cellAddr(cell);
-    store<u32>(line, posIdx);
-    store<u32>(line, qty, 4);
-    const pos = posAddr(posIdx);
-    // The invariant the whole product exists for: a hold never takes more than was available.
-    assert(<i64>qty <= <i64>load<u32>(s, 12) && <i64>qty <= availableOf(pos), "hold exceeds available");
-    assert(<i64>load<u32>(pos, P_RESERVED) + qty <= QUANTITY_MAX, "reserved above the quantity limit");
-    const before = availableOf(pos);
-    writeBegin(pos);
-    if (noteChange(posIdx, before)) bumpVersion(pos);
-    store<u32>(pos, load<u32>(pos, P_RESERVED) + qty, P_RESERVED);
-    writeEnd(pos);
-  }
   hset(H_HELD, hget(H_HELD) + 1);
-  resPublish(r, h);
+  resPublishProbed(r, h);
   heapPush(r);
   lastReservation = r;
   lastCreated = true;

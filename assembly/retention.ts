@@ -16,7 +16,7 @@
 // retention counts from after the upgrade, and until one does they are not
 // due: late rather than early, and still only a function of the journal.
 
-import { heapRemove } from "./heap";
+import { heapDrop, heapDropBegin, heapDropEnd } from "./heap";
 import { cellsGive, idCellsFor } from "./cells";
 import { resUnpublish } from "./reservation-ids";
 import {
@@ -90,7 +90,7 @@ function release(r: u32): void {
   const rec = resAddr(r);
   const status = load<u32>(rec, R_STATUS);
   assert(status != FREE && status != HELD && status != COMMITTED, "purge of an unfinished reservation");
-  heapRemove(r); // lazy deletion may have left its entry there
+  heapDrop(r); // lazy deletion may have left its entry there
   assert(load<u32>(rec, R_HEAP) == 0, "a purged reservation is still in the expiry heap");
   resUnpublish(r);
   cellsGive(load<u32>(rec, R_ID_CELL), idCellsFor(load<u32>(rec, R_ID_LEN)) + load<u32>(rec, R_LINE_COUNT));
@@ -103,6 +103,7 @@ function release(r: u32): void {
 /** Purges up to `limit` reservations finished at least retentionMs before nowMs, oldest first; returns how many. */
 export function purgeDue(nowMs: f64, retentionMs: f64, limit: u32): u32 {
   let n: u32 = 0;
+  heapDropBegin();
   while (n < limit) {
     const r = hget(H_FINISHED_HEAD);
     if (r == END) break;
@@ -116,5 +117,6 @@ export function purgeDue(nowMs: f64, retentionMs: f64, limit: u32): u32 {
     release(r);
     n++;
   }
+  heapDropEnd();
   return n;
 }

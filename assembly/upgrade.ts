@@ -2,7 +2,9 @@
 // the bytes (src/ledger/snapshot-layouts.ts: 40-byte reservation records and
 // a line region become 64-byte records and cell chains; reservation ids leave
 // the id arena for the cells); what needs the ledger's own rules is done here.
+// Layout 3 differs from this one (4) only in the expiry heap's entries.
 
+import { heapUpgradeFromLayout3 } from "./heap";
 import { posDeriveSkuKeys } from "./ledger";
 import { resReindex } from "./reservation-ids";
 import { finishLegacy } from "./retention";
@@ -18,7 +20,7 @@ import {
  * them in that order, and queues the finished ones, whose finishing time
  * layout 2 did not keep, as the FIFO's legacy prefix (retention.ts).
  */
-export function upgradeFromLayout2(): void {
+function upgradeFromLayout2(): void {
   posDeriveSkuKeys();
   resReindex();
   const n = hget(H_RESERVATIONS);
@@ -32,4 +34,11 @@ export function upgradeFromLayout2(): void {
     if (status != HELD && status != COMMITTED) finishLegacy(r);
   }
   hset64(H_SEQ, n);
+}
+
+/** Completes a snapshot of layout `from` (1, 2 or 3), loaded as layout-3 bytes. */
+export function upgradeFrom(from: u32): void {
+  assert(from >= 1 && from <= 3, "no upgrade from this layout");
+  if (from <= 2) upgradeFromLayout2();
+  heapUpgradeFromLayout3();
 }

@@ -2,7 +2,9 @@
 // and exactly: records and cell chains are reused for ids of any length
 // (1–128 bytes) and holds of any size (1–100 lines), "full" answers only when
 // the kept reservations really fill the pool, and the id table stays correct
-// under deletion (backward shift), through snapshots too. The reference
+// under deletion (backward shift), through snapshots too, and the expiry
+// heap keeps its order when a purge takes out a few or most of its entries
+// (one at a time, or marked and rebuilt). The reference
 // model has no such room to account for; the shared contract
 // (ledger-contract.test.ts) covers what both must answer.
 
@@ -142,6 +144,43 @@ describe("wasm ledger: purged reservations give their room back", () => {
       }
       expect(copy.counts().reservations).toBe(kept.size);
       expect(copy.release(id(1, 2), NOW).status).toBe(LedgerStatus.Ok); // moves find their reservation
+    }
+  });
+
+  it("keeps the expiry order of the holds still held when purges take a few or most of the heap's entries out (seeded)", () => {
+    for (const seed of [7, 20261207, 99]) {
+      const random = rng(seed);
+      const ledger = stocked({ positionsMax: 200, reservationsMax: 3000 });
+      const held: { rid: string; expiresAt: number; n: number }[] = [];
+      let n = 0;
+      for (let round = 0; round < 4; round++) {
+        // Holds with TTLs in no order; a share released and purged before they would expire,
+        // from a few (each entry leaves by itself) to nearly all (marked, and the heap rebuilt).
+        const share = [0.02, 0.3, 0.9, 0.99][round];
+        const batch: { rid: string; expiresAt: number; n: number }[] = [];
+        for (let k = 0; k < 600; k++) {
+          const rid = id(n, 12);
+          const ttl = 1_000 + Math.floor(random() * 50) * 1_000; // ties on purpose
+          expect(ledger.hold(rid, null, lines(1), ttl, NOW)).toMatchObject({ status: LedgerStatus.Ok, created: true });
+          batch.push({ rid, expiresAt: NOW + ttl, n: n++ });
+        }
+        for (const h of batch) {
+          if (random() < share) {
+            expect(ledger.release(h.rid, NOW).status).toBe(LedgerStatus.Ok);
+          } else held.push(h);
+        }
+        ledger.purge(NOW, 0, UNLIMITED);
+      }
+      held.sort((a, b) => a.expiresAt - b.expiresAt || a.n - b.n);
+      // Expire two at a time: each step must take the next two holds in (expiresAt, creation) order.
+      let expired = 0;
+      while (expired < held.length) {
+        const took = ledger.expire(NOW + 1e9, 2);
+        expect(took, `seed ${seed}`).toBe(Math.min(2, held.length - expired));
+        for (let k = expired; k < expired + took; k++) expect(ledger.reservation(held[k].rid)?.status, `seed ${seed}: ${k}`).toBe("expired");
+        if (expired + took < held.length) expect(ledger.reservation(held[expired + took].rid)?.status, `seed ${seed}`).toBe("held");
+        expired += took;
+      }
     }
   });
 });

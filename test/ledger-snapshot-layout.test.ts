@@ -4,18 +4,23 @@
 // finished reservations are purged only after the retention counted from the
 // first reservation finished after the upgrade; a layout-1 snapshot (layout 2
 // without two derived position fields) loads into exactly the state the
-// layout-2 one does; the current layout round-trips byte for byte, free lists
-// and purge queue included; any other layout is refused.
+// layout-2 one does; a layout-3 snapshot (test/fixtures/ledger-layout-3.snap.gz,
+// whose expiry heap held 4-byte indexes) answers every read and goes on
+// (expiry order, purges, holds on reused room) exactly as a ledger that ran
+// the same commands here; the current layout round-trips byte for byte, free
+// lists and purge queue included; any other layout is refused.
 
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { WasmLedger } from "../src/ledger/wasm-ledger.js";
-import { LAYOUT_CAPACITIES, LOCATIONS, RESERVATION_IDS, SKUS, drive } from "./fixtures/ledger-layout-drive.mjs";
+import { LAYOUT_CAPACITIES, LOCATIONS, RESERVATION_IDS, SKUS, drive, driveLayout3 } from "./fixtures/ledger-layout-drive.mjs";
 
 const POSITION_BYTES = 48;
 const LAYOUT_2_COUNT_FIELDS = 9;
 const layout2 = gunzipSync(readFileSync(new URL("./fixtures/ledger-layout-2.snap.gz", import.meta.url)));
+const layout3 = gunzipSync(readFileSync(new URL("./fixtures/ledger-layout-3.snap.gz", import.meta.url)));
+const LATE_IDS = Array.from({ length: 200 }, (_, i) => `late-${i}`);
 
 /** The snapshot body with another layout number and, for layout 1, bytes 40..47 of every position zeroed. */
 function asLayout(body: Buffer, layout: number): Buffer {
@@ -44,7 +49,7 @@ function reads(ledger: WasmLedger): unknown {
   return {
     skus: SKUS.map((sku) => ledger.readSku(sku)),
     channel: SKUS.map((sku) => ledger.readSkuForChannel(sku, "web")),
-    reservations: RESERVATION_IDS.map((id) => ledger.reservation(id)),
+    reservations: [...RESERVATION_IDS, ...LATE_IDS].map((id) => ledger.reservation(id)),
     locations: ledger.listLocations(),
     channels: ledger.listChannels(),
     counts: ledger.counts(),
@@ -113,6 +118,40 @@ describe("ledger snapshot layouts", () => {
       }
       expect(copy.stateHash()).toBe(source.stateHash());
     }
+  });
+
+  it("loads a layout-3 snapshot into the reads of the same commands run here, and goes on alike: expiry in order, purges, reused room", () => {
+    const here = new WasmLedger(LAYOUT_CAPACITIES);
+    driveLayout3(here);
+    const upgraded = loaded(layout3);
+    expect(reads(upgraded)).toEqual(reads(here));
+    expect(upgraded.counts()).toMatchObject({ reservations: 700, reservationsHeld: 223 });
+    const expiredIn = (ledger: WasmLedger): string[][] => {
+      // Expiry a few at a time: which holds each step takes shows the heap's order, ties included.
+      const ids = [...RESERVATION_IDS, ...LATE_IDS];
+      const steps: string[][] = [];
+      for (let now = 1_000; now <= 2_500; now += 25) {
+        ledger.expire(now, 3);
+        steps.push(ids.filter((id) => ledger.reservation(id)?.status === "expired"));
+      }
+      return steps;
+    };
+    expect(expiredIn(upgraded)).toEqual(expiredIn(here));
+    for (const ledger of [upgraded, here]) {
+      expect(ledger.purge(10_000, 0, 150)).toBe(150);
+      driveLayout3(ledger);
+      ledger.expire(1e9, 1_000_000);
+    }
+    expect(reads(upgraded)).toEqual(reads(here));
+    expect(upgraded.counts()).toEqual(here.counts());
+  });
+
+  it("refuses a layout-3 snapshot whose heap count exceeds its reservations, instead of writing entries past the heap", () => {
+    const body = Buffer.from(layout3);
+    const countsAt = 4 + body.readUInt32LE(0);
+    const H_HEAP_COUNT = 6; // the heap's place among the header counts (src/ledger/snapshot-layouts.ts)
+    body.writeUInt32LE(5_000, countsAt + 4 * H_HEAP_COUNT);
+    expect(() => loaded(body)).toThrow(/more entries than reservations/);
   });
 
   it("refuses a layout it cannot read", () => {

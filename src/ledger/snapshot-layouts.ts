@@ -1,7 +1,11 @@
 // The ledger's snapshot body after its meta JSON: header counts (u32 each),
 // then every persistent region as [u32 length][bytes]. Records travel as
 // bytes, so the body is tied to the record layouts of assembly/layout.ts; this
-// module reads the current layout (3) and converts the older ones to it.
+// module reads the current layout (4) and converts the older ones to it.
+//
+// Layout 4 is layout 3 with 16-byte expiry heap entries (the key beside the
+// record index, 4-ary order) instead of 4-byte indexes: a layout-3 body is
+// read as is and the ledger rebuilds the heap from it (assembly/heap.ts).
 //
 // Layout 2 kept 40-byte reservation records, their lines in a region of their
 // own and their ids in the id arena among the SKU, location and channel ids.
@@ -13,7 +17,7 @@
 // and the finished reservations' queue.
 
 /** Bumped whenever a record layout in assembly/layout.ts changes. */
-export const SNAPSHOT_LAYOUT_VERSION = 3;
+export const SNAPSHOT_LAYOUT_VERSION = 4;
 
 // Header fields (assembly/layout.ts).
 const H_POSITIONS = 4, H_SKUS = 6, H_LOCATIONS = 7, H_CHANNELS = 8, H_RESERVATIONS = 10, H_CELLS = 12, H_HEAP = 13;
@@ -34,24 +38,28 @@ const RESERVATION_BYTES = 64; // assembly/layout.ts
 const CELL_BYTES = 8;
 const DICTIONARY_RECORD_BYTES = 24; // SKU, location and channel records: [idOff, idLen, …]
 
-/** A snapshot as this layout's header values and persistent regions; `upgrade`: the ledger must complete it. */
+/**
+ * A snapshot as this layout's header values and persistent regions, but for
+ * what the ledger must complete: `upgradeFrom` names the older layout (1, 2
+ * or 3) the regions still have parts of, null when they are this layout's.
+ */
 export interface SnapshotImage {
   header: [field: number, value: number][];
   regions: Buffer[];
-  upgrade: boolean;
+  upgradeFrom: number | null;
 }
 
 /** Reads a snapshot body (after the meta) of any layout this build knows. */
 export function snapshotImage(layout: number | undefined, body: Buffer): SnapshotImage {
-  if (layout === SNAPSHOT_LAYOUT_VERSION) {
+  if (layout === SNAPSHOT_LAYOUT_VERSION || layout === 3) {
     const { counts, regions } = parseBody(body, HEADER_COUNT_FIELDS.length, REGIONS);
-    return { header: HEADER_COUNT_FIELDS.map((f, i) => [f, counts[i]]), regions, upgrade: false };
+    return { header: HEADER_COUNT_FIELDS.map((f, i) => [f, counts[i]]), regions, upgradeFrom: layout === 3 ? 3 : null };
   }
   if (layout === 1 || layout === 2) {
     const { counts, regions } = parseBody(body, LAYOUT_2_COUNT_FIELDS, LAYOUT_2_REGIONS);
     return fromLayout2(counts, regions);
   }
-  throw new Error(`snapshot has ledger layout ${String(layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION} (and upgrades 1 and 2)`);
+  throw new Error(`snapshot has ledger layout ${String(layout)}, this build reads ${SNAPSHOT_LAYOUT_VERSION} (and upgrades 1, 2 and 3)`);
 }
 
 function parseBody(body: Buffer, countFields: number, regionCount: number): { counts: number[]; regions: Buffer[] } {
@@ -67,7 +75,7 @@ function parseBody(body: Buffer, countFields: number, regionCount: number): { co
   return { counts, regions };
 }
 
-/** Layout 2 (or 1) as layout 3 bytes: reservation ids move from the arena into cell chains before each one's lines. */
+/** Layout 2 (or 1) as layout 3 bytes (the ledger then completes them as layout 4): reservation ids move from the arena into cell chains before each one's lines. */
 function fromLayout2(counts: number[], regions: Buffer[]): SnapshotImage {
   const [positions, skus, locations, channels, reservations, , heap, , held] = counts;
   const [positionBytes, skuBytes, locationBytes, channelBytes, channelBits, oldRecords, lines, heapBytes, arena] = regions;
@@ -129,7 +137,7 @@ function fromLayout2(counts: number[], regions: Buffer[]): SnapshotImage {
       positionBytes, shifted(skuBytes, skus), shifted(locationBytes, locations), shifted(channelBytes, channels),
       channelBits, records, cells, cellNext, heapBytes, arenaKept,
     ],
-    upgrade: true,
+    upgradeFrom: 2,
   };
 }
 

@@ -111,7 +111,7 @@ interface LedgerExports {
   regionBase(i: number): number;
   regionUsedBytes(i: number): number;
   rebuildIndexes(): void;
-  upgradeLayout2(): void;
+  upgradeLayout(from: number): void;
   stateHash(): bigint;
 }
 
@@ -159,6 +159,7 @@ export class WasmLedger implements StockLedger {
   readonly memory: WebAssembly.Memory;
   private readonly x: LedgerExports;
   private readonly u8: Uint8Array;
+  private readonly bytes: Buffer; // the same memory, so decoding an id allocates no Buffer
   private readonly header: Uint32Array;
   private readonly result: Int32Array;
   private readonly resultVersion: Float64Array;
@@ -194,6 +195,7 @@ export class WasmLedger implements StockLedger {
       this.s = SCRATCH_WRITER;
     }
     this.u8 = new Uint8Array(this.memory.buffer);
+    this.bytes = Buffer.from(this.memory.buffer);
     this.header = new Uint32Array(this.memory.buffer, HEADER, HEADER_FIELDS);
     this.result = new Int32Array(this.memory.buffer, this.s + RESULT, 16);
     this.resultVersion = new Float64Array(this.memory.buffer, this.s + RESULT + 32, 1);
@@ -261,7 +263,7 @@ export class WasmLedger implements StockLedger {
 
   private idString(kind: IdKind, idx: number): string {
     const off = this.x.idOffset(kind, idx) >>> 0; // an address: u32, which arrives as i32
-    return Buffer.from(this.memory.buffer, off, this.x.idLength(kind, idx)).toString("utf8");
+    return this.bytes.toString("utf8", off, off + this.x.idLength(kind, idx));
   }
 
   private locationName(l: number): string {
@@ -855,7 +857,7 @@ export class WasmLedger implements StockLedger {
       if (image.regions[i].length > room) throw new RangeError(`snapshot region ${i} (${image.regions[i].length} B) exceeds this ledger's capacity (${room} B)`);
       this.u8.set(image.regions[i], this.x.regionBase(i) >>> 0);
     }
-    if (image.upgrade) this.x.upgradeLayout2();
+    if (image.upgradeFrom !== null) this.x.upgradeLayout(image.upgradeFrom);
     this.x.rebuildIndexes();
     this.reservationKeyId = null; // the upgrade used key D
     this.locationKind = meta.kinds;
