@@ -159,25 +159,34 @@ export class MsgpackWriter {
     return this;
   }
 
+  /** Writes the header of a string of `bytes` UTF-8 bytes at `at` (room checked by the caller); returns where its bytes go. */
+  private strHeader(at: number, bytes: number): number {
+    const b = this.buf;
+    if (bytes < 0x20) {
+      b[at] = 0xa0 | bytes;
+      return at + 1;
+    }
+    if (bytes < 0x100) {
+      b[at] = 0xd9;
+      b[at + 1] = bytes;
+      return at + 2;
+    }
+    if (bytes < 0x10000) {
+      b[at] = 0xda;
+      b[at + 1] = bytes >> 8;
+      b[at + 2] = bytes & 0xff;
+      return at + 3;
+    }
+    b[at] = 0xdb;
+    this.view.setUint32(at + 1, bytes);
+    return at + 5;
+  }
+
   /** A string already encoded as UTF-8 in src[start, start + length) (e.g. an id in the ledger's memory). */
   strUtf8(src: Uint8Array, start: number, length: number): this {
     this.room(5 + length);
     const b = this.buf;
-    let at = this.at;
-    if (length < 0x20) {
-      b[at++] = 0xa0 | length;
-    } else if (length < 0x100) {
-      b[at++] = 0xd9;
-      b[at++] = length;
-    } else if (length < 0x10000) {
-      b[at++] = 0xda;
-      b[at++] = length >> 8;
-      b[at++] = length & 0xff;
-    } else {
-      b[at++] = 0xdb;
-      this.view.setUint32(at, length);
-      at += 4;
-    }
+    const at = this.strHeader(this.at, length);
     if (length <= 32) for (let i = 0; i < length; i++) b[at + i] = src[start + i];
     else b.set(src.subarray(start, start + length), at);
     this.at = at + length;
@@ -220,21 +229,7 @@ export class MsgpackWriter {
     // The header's size was guessed from the UTF-16 length; the byte length decides the format.
     const needed = bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5;
     if (needed !== header) b.copyWithin(this.at + needed, start, end);
-    let at = this.at;
-    if (needed === 1) {
-      b[at++] = 0xa0 | bytes;
-    } else if (needed === 2) {
-      b[at++] = 0xd9;
-      b[at++] = bytes;
-    } else if (needed === 3) {
-      b[at++] = 0xda;
-      b[at++] = bytes >> 8;
-      b[at++] = bytes & 0xff;
-    } else {
-      b[at++] = 0xdb;
-      this.view.setUint32(at, bytes);
-      at += 4;
-    }
+    const at = this.strHeader(this.at, bytes);
     this.at = at + bytes;
     return this;
   }
