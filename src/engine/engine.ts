@@ -24,10 +24,10 @@ import {
 } from "../metrics.js";
 import { DeltaFeed } from "../stream/feed.js";
 import { decodeCommand, encodeCommand, executeCommand, messageTime, Op, type Command, type Execution } from "./commands.js";
-import { IsoTime } from "../iso-time.js";
 import { deltasOfLastCommand } from "./deltas.js";
 import { errorBody, errorFor } from "./errors.js";
 import { LedgerReads, channelNotFound } from "./reads.js";
+import { reservationBody, reservationJson } from "./reply-json.js";
 import type { Engine, EngineReply, HoldRequest, QueryRequest, ReservationMove } from "./types.js";
 
 export const EXPIRY_BATCH_MAX = 10_000; // holds expired per sweeper record; bounds one record's work
@@ -379,35 +379,4 @@ function positionBody(p: PositionState): unknown {
     sku: p.sku, location: p.location, available: p.available, onHand: p.onHand, reserved: p.reserved,
     committed: p.committed, safetyStock: p.safetyStock, shortfall: p.shortfall, version: p.version,
   };
-}
-
-const expiresAtTime = new IsoTime();
-
-interface ReservationBody {
-  id: string;
-  status: string;
-  channel: string | null;
-  lines: readonly { sku: string; location: string; qty: number }[];
-  expiresAt: string;
-}
-
-export function reservationBody(r: ReservationState): ReservationBody {
-  return { id: r.id, status: r.status, channel: r.channel, lines: r.lines, expiresAt: expiresAtTime.format(r.expiresAtMs) };
-}
-
-/**
- * A reservation body (reservationBody) as JSON text: the value JSON.stringify
- * gives, with each line's keys as sku, location, qty (a line as the client
- * sent it may order them otherwise), in 60 % of the time (every hold and
- * move answers one). status and expiresAt are the engine's own ASCII.
- */
-export function reservationJson(body: unknown): string {
-  const b = body as ReservationBody;
-  let text = `{"id":${JSON.stringify(b.id)},"status":"${b.status}","channel":${b.channel === null ? "null" : JSON.stringify(b.channel)},"lines":[`;
-  const lines = b.lines;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    text += `${i === 0 ? "" : ","}{"sku":${JSON.stringify(line.sku)},"location":${JSON.stringify(line.location)},"qty":${line.qty}}`;
-  }
-  return `${text}],"expiresAt":"${b.expiresAt}"}`;
 }

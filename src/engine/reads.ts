@@ -5,6 +5,7 @@
 
 import type { PositionFigures, PositionState } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
+import { positionAtJson, positionsAtJson } from "./reply-json.js";
 import type { EngineReply, QueryRequest } from "./types.js";
 
 export class LedgerReads {
@@ -14,14 +15,15 @@ export class LedgerReads {
   constructor(private readonly ledger: () => WasmLedger) {}
 
   availabilityAt(sku: string, location: string): EngineReply {
+    return { status: 200, body: this.positionAtBody(sku, location), json: positionAtJson };
+  }
+
+  private positionAtBody(sku: string, location: string): unknown {
     const f = this.figures;
     this.ledger().readPosition(sku, location, f);
     return {
-      status: 200,
-      body: {
-        sku, location, available: f.available, onHand: f.onHand, reserved: f.reserved, committed: f.committed,
-        safetyStock: f.safetyStock, shortfall: f.shortfall, version: f.version,
-      },
+      sku, location, available: f.available, onHand: f.onHand, reserved: f.reserved, committed: f.committed,
+      safetyStock: f.safetyStock, shortfall: f.shortfall, version: f.version,
     };
   }
 
@@ -51,7 +53,8 @@ export class LedgerReads {
         items[i] = reply.body;
       }
     } else if (request.location !== undefined) {
-      for (let i = 0; i < request.skus.length; i++) items[i] = this.availabilityAt(request.skus[i], request.location).body;
+      for (let i = 0; i < request.skus.length; i++) items[i] = this.positionAtBody(request.skus[i], request.location);
+      return { status: 200, body: { items }, json: positionsAtJson };
     } else {
       for (let i = 0; i < request.skus.length; i++) items[i] = this.allLocationsBody(request.skus[i]);
     }
