@@ -38,6 +38,15 @@ export class MsgpackWriter {
     return this.buf.subarray(0, this.at);
   }
 
+  /** After reset(): gives back a buffer grown past `bytes` (keeps a burst's buffer from living forever). */
+  shrinkTo(bytes: number): this {
+    if (this.at === 0 && this.buf.length > bytes) {
+      this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    }
+    return this;
+  }
+
   /** Bytes written so far (the offset the next value starts at). */
   get length(): number {
     return this.at;

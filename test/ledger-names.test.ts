@@ -1,7 +1,8 @@
-// Proves that the wrapper's remembered SKU names follow the ledger: after a
-// stock write that created SKUs and rolled back, the indexes it freed name the
-// SKUs created next (in deltas, reads and reservation lines), and after a
-// snapshot load every index names its own SKU.
+// Proves that SKU names by index (which the wrapper remembers) follow the
+// ledger: after a stock write that created a SKU and rolled back, the index it
+// freed names the SKU created next (this fails if a name were ever remembered
+// inside a transaction), and a ledger loaded from a snapshot names every
+// index, in positions and reservation lines.
 
 import { describe, expect, it } from "vitest";
 import { LedgerStatus } from "../src/ledger/status.js";
@@ -19,6 +20,8 @@ describe("SKU names by index", () => {
     expect(ledger.skuCount()).toBe(2);
     expect([ledger.skuName(0), ledger.skuName(1)]).toEqual(["kept", "fresh"]);
     expect(ledger.positionAt(1).sku).toBe("fresh");
+    expect(ledger.hold("r1", null, [{ sku: "fresh", location: "L", qty: 1 }], 60_000, 0).status).toBe(LedgerStatus.Ok);
+    expect(ledger.reservation("r1")!.lines).toEqual([{ sku: "fresh", location: "L", qty: 1 }]);
   });
 
   it("name every SKU after a snapshot load into a ledger that had remembered others", () => {

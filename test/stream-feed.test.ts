@@ -64,6 +64,40 @@ describe("delta feed", () => {
     await engine.close();
   });
 
+  it("with no listener, releases every message from its compacted bytes intact, wakes onRelease readers without building objects, and gives back a burst's buffer", async () => {
+    const dataDir = freshDataDir();
+    const engine = engineAt(dataDir, { now: NOON });
+    await engine.recover();
+    const feed = engine.feed as unknown as { stagedMessages: unknown[]; staged: { buffer: Buffer; length: number } };
+    let wakes = 0;
+    let objectsBuilt = 0;
+    engine.feed.onRelease(() => wakes++);
+    for (let round = 0; round < 200; round++) {
+      // Staged before the previous round's release: compaction (dropFront) runs on the way.
+      await engine.setStock(Array.from({ length: 100 }, (_, i) => ({ sku: `S${i}`, location: "L1", onHand: round + 1 })));
+      objectsBuilt += feed.stagedMessages.filter((m) => m !== null).length;
+    }
+    await released();
+    expect(objectsBuilt).toBe(0);
+    expect(wakes).toBeGreaterThan(0);
+    let seq = 0;
+    while (seq < 20_000) {
+      const batch = engine.feed.readAfter(seq, 5000)!;
+      for (const m of batch) {
+        seq++;
+        expect(m).toMatchObject({ type: "delta", seq, sku: `S${(seq - 1) % 100}`, location: "L1", onHand: Math.ceil(seq / 100), version: Math.ceil(seq / 100) });
+      }
+      if (batch.length === 0) break;
+    }
+    expect(seq).toBe(20_000);
+    // A burst far above the kept size: its buffer goes once everything is released.
+    await engine.setStock(Array.from({ length: 10_000 }, (_, i) => ({ sku: `B${i}`, location: "L1", onHand: 1 })));
+    await released();
+    expect(feed.staged.length).toBe(0);
+    expect(feed.staged.buffer.length).toBeLessThanOrEqual(1024 * 1024);
+    await engine.close();
+  });
+
   it("writes a delta straight from the ledger as the same bytes as its message object, and builds the object when a listener comes late", async () => {
     const dataDir = freshDataDir();
     const engine = engineAt(dataDir, { now: NOON });

@@ -309,7 +309,7 @@ export class Journal {
     return this.appendRange(payload, 0, payload.byteLength);
   }
 
-  /** append() of the payload src[start, end) (no view of it is made). */
+  /** append() of the payload src[start, end), with no view of it for a short one (see the copy below). */
   appendRange(src: Uint8Array, start: number, end: number): number {
     if (this.failure) throw new JournalFailedError("journal failed; no further appends", { cause: this.failure });
     if (this.closed) throw new JournalClosedError("journal is closed");

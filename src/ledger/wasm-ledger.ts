@@ -530,9 +530,9 @@ export class WasmLedger implements StockLedger {
   private forgetRolledBackNames(): void {
     this.locationNames.length = Math.min(this.locationNames.length, this.header[H_LOCATIONS]);
     this.channelNames.length = Math.min(this.channelNames.length, this.header[H_CHANNELS]);
-    const skus = this.header[H_SKUS];
-    const indexes = this.skuNameIndexes;
-    for (let i = 0; i < SKU_NAMES_CACHED; i++) if (indexes[i] > skus) indexes[i] = 0;
+    // SKU names need nothing here: skuName() is only called outside a
+    // transaction, so it never remembers a SKU a rollback removes
+    // (test/ledger-names.test.ts fails if that ever changes).
   }
 
   // ── reservations ─────────────────────────────────────────────────────────
@@ -865,7 +865,6 @@ export class WasmLedger implements StockLedger {
     this.channelLocations = meta.channelLocations;
     this.locationNames = [];
     this.channelNames = [];
-    this.skuNameIndexes.fill(0);
   }
 
   // Region i ends where the next region starts (layout order), which bounds what fits.

@@ -293,7 +293,7 @@ class HttpApi {
       this.gate(req, "read");
       const sku = pathId(rest, "sku", SKU_BYTES_MAX);
       const reply = this.readAvailability(sku, req.getQuery());
-      send(ex, reply.status, reply.body);
+      send(ex, reply.status, reply.body, null, reply.json);
     } catch (error) {
       fail(ex, error);
     }

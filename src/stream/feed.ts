@@ -30,6 +30,8 @@ export type FeedListener = (messages: readonly StreamMessage[]) => void;
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const SEGMENT_NAME = /^journal-(\d{20})\.log$/;
 const DISK_FLUSH_MS = 200;
+/** The staging area's buffer is given back above this once everything in it is released. */
+const STAGED_BYTES_KEPT = 1024 * 1024;
 // Small segments: a replay from disk reads one per batch (about 30,000 messages).
 const DELTA_SEGMENT_BYTES = 4 * 1024 * 1024;
 
@@ -85,6 +87,7 @@ export class DeltaFeed {
   private stagedHead = 0;
   private stagedHeadByte = 0;
   private readonly listeners = new Set<FeedListener>();
+  private readonly wakers = new Set<() => void>();
   private flushTimer: NodeJS.Timeout | null = null;
   private releasedSeq = 0;
 
@@ -246,6 +249,7 @@ export class DeltaFeed {
     this.tail.setOldestSeq(this.oldestSeq);
     this.tail.wake(); // HTTP workers' streams follow the shared tail
     if (batch !== null) for (const listener of this.listeners) listener(batch);
+    for (const wake of this.wakers) wake();
   }
 
   // Under steady writes something is always staged when a batch is released,
@@ -254,7 +258,7 @@ export class DeltaFeed {
   private dropReleased(): void {
     const head = this.stagedHead;
     if (head === this.stagedLsns.length) {
-      this.staged.reset();
+      this.staged.reset().shrinkTo(STAGED_BYTES_KEPT); // a burst (one location change over a million positions) is not kept
       this.stagedLsns.length = 0;
       this.stagedEnds.length = 0;
       this.stagedMessages.length = 0;
@@ -281,6 +285,16 @@ export class DeltaFeed {
   subscribe(listener: FeedListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `wake` after every release, without the messages: for a reader
+   * that fetches them itself (readAfter), and so does not make the feed
+   * build a message object per delta as a subscribe() listener does.
+   */
+  onRelease(wake: () => void): () => void {
+    this.wakers.add(wake);
+    return () => this.wakers.delete(wake);
   }
 
   /**
@@ -312,5 +326,6 @@ export class DeltaFeed {
       await this.journal.close();
     }
     this.listeners.clear();
+    this.wakers.clear();
   }
 }

@@ -102,7 +102,7 @@ export class SharedTail {
     this.pushRange(seq, encoded, 0, encoded.length);
   }
 
-  /** pushEncoded of the message encoded in src[start, end) (no view of it is made). */
+  /** pushEncoded of the message encoded in src[start, end) of a larger buffer (the feed's staging area). */
   pushRange(seq: number, src: Uint8Array, start: number, end: number): void {
     const length = end - start;
     if (length > this.byteCapacity / 4) throw new RangeError(`stream message of ${length} bytes`);

@@ -62,7 +62,7 @@ export class NatsAdapter {
     this.encode = payloadEncoder(options.format);
     this.outbox = new JetStreamOutbox(engine.feed, { ...options, encode: this.encode });
     this.atp = new AtpResponder(engine, options.log);
-    this.stopFeed = engine.feed.subscribe(() => this.wake.notify());
+    this.stopFeed = engine.feed.onRelease(() => this.wake.notify());
     natsLagSources.add(this.outbox);
     this.running = this.run();
   }
