@@ -8,7 +8,7 @@
 // which cross threads as objects, still encode the body itself.
 
 import { IsoTime } from "../iso-time.js";
-import type { ReservationState } from "../ledger/types.js";
+import type { PositionFigures, ReservationState } from "../ledger/types.js";
 
 interface ReservationBody {
   id: string;
@@ -41,17 +41,7 @@ export function reservationJson(body: unknown): string {
 }
 
 /** A position read at one location (GET /v1/availability/{sku}?location=, a query item). */
-export interface PositionAtBody {
-  sku: string;
-  location: string;
-  available: number;
-  onHand: number;
-  reserved: number;
-  committed: number;
-  safetyStock: number;
-  shortfall: number;
-  version: number;
-}
+export type PositionAtBody = { sku: string; location: string } & PositionFigures;
 
 function positionAtText(b: PositionAtBody, locationJson: string): string {
   return `{"sku":${JSON.stringify(b.sku)},"location":${locationJson},"available":${b.available},"onHand":${b.onHand},` +
