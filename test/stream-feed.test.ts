@@ -124,6 +124,8 @@ describe("delta feed", () => {
     await released();
     expect(late.slice(10)).toEqual(engine.feed.readAfter(10, 100));
     expect(late[10]).toMatchObject({ type: "delta", sku: ids[1], location: ids[2], available: 12, seq: 11 });
+    expect(Object.keys(late[10])).toEqual(Object.keys(expected[0])); // built for the listener: seq last too
+    expect(Object.keys(late[11])).toEqual(["type", "channel", "sku", "available", "ts", "seq"]);
     await engine.close();
   });
 

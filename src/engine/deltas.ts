@@ -74,7 +74,8 @@ export function channelMessage(ledger: WasmLedger, c: number, s: number, ts: str
  * (recovery only needs the count for messages already in the delta journal).
  */
 export function countOfLastCommand(ledger: WasmLedger): number {
-  const { count, log } = ledger.changes();
+  const count = ledger.changeCount();
+  const log = ledger.changeLog();
   if (count === 0 || ledger.channelCount() === 0) return count;
   const after = new Array<number>(count);
   for (let i = 0; i < count; i++) after[i] = ledger.availableOfPosition(log[2 * i]);

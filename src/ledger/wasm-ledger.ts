@@ -387,9 +387,9 @@ export class WasmLedger implements StockLedger {
   locationIndexOf(p: number): number { return this.x.positionLocation(p); }
   /** The id of SKU index s. */
   skuName(s: number): string {
-    // Every delta needs its SKU's id, and decoding it from the id bytes is a
-    // Buffer and a UTF-8 decode (≈ 150 ns); a hot SKU is decoded once. A
-    // reader does not cache: it cannot see the rollbacks that make an entry stale.
+    // Every delta needs its SKU's id, and each decode from the id bytes is a
+    // call into wasm and a new string; a hot SKU is decoded once. A reader
+    // does not cache: it cannot see the rollbacks that make an entry stale.
     if (this.reader) return this.idString(IdKind.Sku, s);
     const slot = s & (SKU_NAMES_CACHED - 1);
     if (this.skuNameIndexes[slot] === s + 1) return this.skuNames[slot];
@@ -625,18 +625,13 @@ export class WasmLedger implements StockLedger {
   }
 
   /**
-   * The last write command's change log, read in place (valid until the next
-   * write): entry i is position log[2i] with its available before, log[2i+1].
-   * Each changed position appears once.
+   * Entries in the last write command's change log, read in place with
+   * changeLog() (valid until the next write): entry i is position log[2i]
+   * with its available before, log[2i+1]. Each changed position appears once.
    */
-  changes(): { count: number; log: Uint32Array } {
-    return { count: this.changeCount(), log: this.changeLog() };
-  }
-
-  /** Entries in the last write command's change log (see changes()). */
   changeCount(): number { return this.x.changeCount(); }
 
-  /** The change log region, read in place: entries [0, changeCount()) are the last command's (see changes()). */
+  /** The change log region: entries [0, changeCount()) are the last command's (see changeCount()). */
   changeLog(): Uint32Array {
     // The region's address is fixed once the memory is planned, and the memory never grows: one view serves.
     return (this.changeLogView ??= new Uint32Array(this.memory.buffer, this.x.changeLogBase() >>> 0));

@@ -198,10 +198,16 @@ export class DeltaFeed {
     delta(p: number, figures: PositionFigures, l: number): void {
       const seq = this.feed.nextSeq++;
       writeLedgerDelta(this.feed.staged, this.ledger, p, figures, l, this.ts, seq);
-      this.feed.stagedEntry(this.lsn, this.objects ? { ...deltaMessage(this.ledger, p, figures, l, this.ts), seq } : null);
+      let message: StreamMessage | null = null;
+      if (this.objects) {
+        message = deltaMessage(this.ledger, p, figures, l, this.ts) as StreamMessage;
+        message.seq = seq; // last, as stage() numbers: clients may read seq from a message's end
+      }
+      this.feed.stagedEntry(this.lsn, message);
     }
     channel(c: number, sku: number): void {
-      const message: StreamMessage = { ...channelMessage(this.ledger, c, sku, this.ts), seq: this.feed.nextSeq++ };
+      const message = channelMessage(this.ledger, c, sku, this.ts) as StreamMessage;
+      message.seq = this.feed.nextSeq++;
       writeStreamMessage(this.feed.staged, message);
       this.feed.stagedEntry(this.lsn, message);
     }
