@@ -19,4 +19,8 @@ export const STOCK_ITEMS_MAX: u32 = 10_000; // items per stock write: bounds the
 // 2 entries (load factor <= 2/3), so linear probes stay short.
 export const SLOTS_PER_TWO_ENTRIES: u32 = 3;
 
+// A position table word keeps posIdx+1 in its low bits and hash bits above
+// them (ledger.ts), so positionsMax is below 2^26 (the engine allows 40 M).
+export const POS_WORD_INDEX_BITS: u32 = 26;
+
 export const NONE: i32 = -1; // "no index" in i32 link fields

@@ -17,8 +17,9 @@
 //
 // Regions, in address order (each 8-byte aligned; reservations 64-byte aligned):
 //   positions     positionsMax × 48 B   (record below)
-//   posSlots      ⌈1.5 × positionsMax⌉ × 4 B  [u32 posIdx+1] keyed by (SKU tag: id
-//                 hash and length, locIdx), so a read by id needs no SKU-table probe;
+//   posSlots      ⌈1.5 × positionsMax⌉ × 4 B  [6 hash bits | posIdx+1 in 26] keyed by
+//                 (SKU tag: id hash and length, locIdx), so a read by id needs no
+//                 SKU-table probe and passes other keys' slots without their records;
 //                 indexed by fastrange (not a power of two) so the table costs
 //                 exactly 6 B per position
 //   skus          skusMax × 24 B        [idOff, idLen, headPos, tailPos, posCount, kitOff]
@@ -71,7 +72,7 @@
 //   idHash let a snapshot restore the table byte for byte: with deletions, its
 //   layout depends on history, not only on the records.
 
-import { CHANNELS_MAX, LOCATIONS_MAX, RESERVATION_LINES_MAX, SLOTS_PER_TWO_ENTRIES, STOCK_ITEMS_MAX } from "./constants";
+import { CHANNELS_MAX, LOCATIONS_MAX, RESERVATION_LINES_MAX, SLOTS_PER_TWO_ENTRIES, STOCK_ITEMS_MAX, POS_WORD_INDEX_BITS } from "./constants";
 
 export const HEADER: usize = 256;
 export const SCRATCH_BASE: usize = 4096;
@@ -202,10 +203,12 @@ function place(region: i32, bytes: u64): void {
 
 /**
  * Computes the layout for the given capacities and writes it to the header.
- * Returns the total bytes the memory must hold, or 0 when they exceed 4 GiB.
+ * Returns the total bytes the memory must hold, or 0 when they exceed 4 GiB
+ * or the position table's words cannot name positionsMax positions.
  * The memory must already be grown to that size before the ledger is used.
  */
 export function layoutPlan(positionsMax: u32, skusMax: u32, reservationsMax: u32, cellsMax: u32, idBytesMax: u32): u64 {
+  if (positionsMax >= (<u32>1 << POS_WORD_INDEX_BITS)) return 0;
   const posSlots = positionSlotsFor(positionsMax);
   const skuSlotCount = slotsFor(skusMax);
   const locSlotCount = slotsFor(LOCATIONS_MAX);

@@ -7,7 +7,9 @@
 // newest-first. Versions are bumped once per touched position at commit, and
 // only when a reported figure changed.
 
-import { CHANNELS_MAX, LOCATIONS_MAX, NONE, QUANTITY_MAX, DELTA_MAX, SKU_ID_BYTES_MAX, STOCK_ITEMS_MAX } from "./constants";
+import {
+  CHANNELS_MAX, LOCATIONS_MAX, NONE, POS_WORD_INDEX_BITS, QUANTITY_MAX, DELTA_MAX, SKU_ID_BYTES_MAX, STOCK_ITEMS_MAX,
+} from "./constants";
 import { bytesEqual, hashBytes, hashPair } from "./hash";
 import { idFind, idPublish, idStore, idUnpublish } from "./ids";
 import {
@@ -49,25 +51,41 @@ export function locFind(key: usize, len: u32): i32 {
 export function chanFind(key: usize, len: u32): i32 {
   return idFind(channels, CHANNEL_BYTES, chanSlots, chanMask, key, len, hashBytes(key, len));
 }
-// The position table holds [posIdx+1] per 4-byte slot, keyed by (SKU tag,
-// location index). A SKU's tag is the top 24 bits of its id's hash with the
-// id's byte length below them; the record keeps the tag and where the id's
-// bytes are, so a read by SKU id checks a candidate with the record and the
-// id bytes alone: no SKU-table probe, no SKU record.
+// The position table holds one 4-byte word per slot, keyed by (SKU tag,
+// location index): [6 bits of the key's hash | posIdx+1 in the low 26]. A
+// SKU's tag is the top 24 bits of its id's hash with the id's byte length
+// below them; the record keeps the tag and where the id's bytes are, so a
+// read by SKU id checks a candidate with the record and the id bytes alone:
+// no SKU-table probe, no SKU record. The 6 hash bits in the word let a probe
+// pass a slot of another key without reading its record (63 in 64 of them):
+// at the table's 2/3 load a successful probe passes 1.5 such slots on
+// average, each a random record, and a cache miss when the ledger is large.
+// The bits are the hash's low ones, which fastrange (posSlotFirst) all but
+// ignores, so neighbouring slots do not share them.
 @inline function posSlotFirst(h: u32): u32 { return <u32>((<u64>h * <u64>posSlotCount) >> 32); }
 @inline function posSlotNext(i: u32): u32 { return i + 1 == posSlotCount ? 0 : i + 1; }
+/** Positions a table word can name: posIdx+1 fits its low 26 bits (layoutPlan refuses more). */
+export const POSITIONS_ADDRESSABLE: u32 = (1 << POS_WORD_INDEX_BITS) - 1;
+@inline function posWord(p: u32, h: u32): u32 { return (h << POS_WORD_INDEX_BITS) | (p + 1); }
+@inline function posWordHashBits(h: u32): u32 { return h << POS_WORD_INDEX_BITS; }
+@inline function posWordIndex1(word: u32): u32 { return word & POSITIONS_ADDRESSABLE; }
 
 /** The tag of a SKU id of `len` bytes (at most SKU_ID_BYTES_MAX, so it fits the low byte) hashing to h. */
 @inline export function skuTag(h: u32, len: u32): u32 { return (h & 0xFFFFFF00) | len; }
 
 /** Position of (SKU index `sku` with tag `tag`, location `loc`), or NONE. */
 export function posFind(sku: u32, tag: u32, loc: u32): i32 {
-  let i = posSlotFirst(hashPair(tag, loc));
+  const h = hashPair(tag, loc);
+  const bits = posWordHashBits(h);
+  let i = posSlotFirst(h);
   while (true) {
-    const idx1 = atomic.load<u32>(posSlots + (<usize>i << 2));
-    if (idx1 == 0) return NONE;
-    const pos = posAddr(idx1 - 1);
-    if (load<u32>(pos, P_SKU) == sku && load<u32>(pos, P_LOC) == loc) return <i32>(idx1 - 1);
+    const word = atomic.load<u32>(posSlots + (<usize>i << 2));
+    if (word == 0) return NONE;
+    if ((word & ~POSITIONS_ADDRESSABLE) == bits) {
+      const p = posWordIndex1(word) - 1;
+      const pos = posAddr(p);
+      if (load<u32>(pos, P_SKU) == sku && load<u32>(pos, P_LOC) == loc) return <i32>p;
+    }
     i = posSlotNext(i);
   }
   return NONE;
@@ -77,14 +95,19 @@ export function posFind(sku: u32, tag: u32, loc: u32): i32 {
 export function posFindByKey(key: usize, len: u32, loc: u32): i32 {
   if (len > SKU_ID_BYTES_MAX) return NONE; // no such SKU is ever created
   const tag = skuTag(hashBytes(key, len), len);
-  let i = posSlotFirst(hashPair(tag, loc));
+  const h = hashPair(tag, loc);
+  const bits = posWordHashBits(h);
+  let i = posSlotFirst(h);
   while (true) {
-    const idx1 = atomic.load<u32>(posSlots + (<usize>i << 2));
-    if (idx1 == 0) return NONE;
-    const pos = posAddr(idx1 - 1);
-    // Equal tags mean equal lengths, so the bytes decide.
-    if (load<u32>(pos, P_SKU_TAG) == tag && load<u32>(pos, P_LOC) == loc && bytesEqual(idBytes + load<u32>(pos, P_SKU_ID), key, len)) {
-      return <i32>(idx1 - 1);
+    const word = atomic.load<u32>(posSlots + (<usize>i << 2));
+    if (word == 0) return NONE;
+    if ((word & ~POSITIONS_ADDRESSABLE) == bits) {
+      const p = posWordIndex1(word) - 1;
+      const pos = posAddr(p);
+      // Equal tags mean equal lengths, so the bytes decide.
+      if (load<u32>(pos, P_SKU_TAG) == tag && load<u32>(pos, P_LOC) == loc && bytesEqual(idBytes + load<u32>(pos, P_SKU_ID), key, len)) {
+        return <i32>p;
+      }
     }
     i = posSlotNext(i);
   }
@@ -93,9 +116,10 @@ export function posFindByKey(key: usize, len: u32, loc: u32): i32 {
 
 function posPublish(p: u32): void {
   const pos = posAddr(p);
-  let i = posSlotFirst(hashPair(load<u32>(pos, P_SKU_TAG), load<u32>(pos, P_LOC)));
+  const h = hashPair(load<u32>(pos, P_SKU_TAG), load<u32>(pos, P_LOC));
+  let i = posSlotFirst(h);
   while (atomic.load<u32>(posSlots + (<usize>i << 2)) != 0) i = posSlotNext(i);
-  atomic.store<u32>(posSlots + (<usize>i << 2), p + 1);
+  atomic.store<u32>(posSlots + (<usize>i << 2), posWord(p, h));
 }
 
 function posUnpublish(p: u32): void {
@@ -103,9 +127,9 @@ function posUnpublish(p: u32): void {
   let i = posSlotFirst(hashPair(load<u32>(pos, P_SKU_TAG), load<u32>(pos, P_LOC)));
   while (true) {
     const slot = posSlots + (<usize>i << 2);
-    const idx1 = load<u32>(slot);
-    assert(idx1 != 0, "rollback of an unpublished position");
-    if (idx1 == p + 1) { store<u32>(slot, 0); return; }
+    const word = load<u32>(slot);
+    assert(word != 0, "rollback of an unpublished position");
+    if (posWordIndex1(word) == p + 1) { store<u32>(slot, 0); return; }
     i = posSlotNext(i);
   }
 }

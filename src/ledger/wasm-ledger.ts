@@ -220,7 +220,7 @@ export class WasmLedger implements StockLedger {
     // Plan in a small probe memory first, then make the real one exactly as large as needed.
     const probe = new WebAssembly.Memory({ initial: 3, maximum: WASM_PAGES_MAX, shared: true });
     const totalBytes = instantiate(probe).plan(positionsMax, skusMax, reservationsMax, cellsMax, idBytesMax);
-    if (totalBytes === 0) throw new RangeError("ledger capacities need more than 4 GiB of memory");
+    if (totalBytes === 0) throw new RangeError("ledger capacities need more than 4 GiB of memory, or more than 67,108,862 positions");
     const pages = Math.ceil(totalBytes / PAGE_BYTES);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     instantiate(memory).plan(positionsMax, skusMax, reservationsMax, cellsMax, idBytesMax);
