@@ -11,10 +11,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import { Packr } from "msgpackr";
 import { Journal, readJournal } from "../journal/journal.js";
-import { channelMessage, deltaMessage, walkChangesOfLastCommand, type ChangeSink } from "../engine/deltas.js";
 import type { PositionFigures } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import { MsgpackWriter } from "../msgpack-writer.js";
+import { channelMessage, deltaMessage, walkChangesOfLastCommand, type ChangeSink } from "./ledger-changes.js";
 import { writeLedgerDelta, writeStreamMessage } from "./message-bytes.js";
 import type { StreamMessage, UnnumberedMessage } from "./messages.js";
 import { SharedTail } from "./shared-tail.js";
@@ -174,7 +174,7 @@ export class DeltaFeed {
 
   /**
    * Numbers and stages the messages of the last command's change log (see
-   * engine/deltas.ts), the command journaled at `lsn`: each written as bytes
+   * ledger-changes.ts), the command journaled at `lsn`: each written as bytes
    * straight from the ledger, with no message object unless a listener on
    * this thread will want one. Call before the ledger applies another
    * command. Returns how many.

@@ -30,6 +30,8 @@ use std::net::TcpStream;
 use std::os::unix::io::AsRawFd;
 use std::process::exit;
 
+use omnistock_bench_stream::wait_events;
+
 const HOST: &str = "127.0.0.1";
 /// Upgrades in flight at once while connecting.
 const CONNECT_BATCH: usize = 50;
@@ -400,16 +402,8 @@ impl Load {
         self.open_more();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS_MAX];
         loop {
-            // SAFETY: events has EVENTS_MAX entries.
-            let n = unsafe { libc::epoll_wait(self.epoll, events.as_mut_ptr(), EVENTS_MAX as i32, -1) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == ErrorKind::Interrupted {
-                    continue;
-                }
-                fail(&format!("epoll_wait: {}", e));
-            }
-            for event in &events[..n as usize] {
+            let ready = wait_events(self.epoll, &mut events).unwrap_or_else(|e| fail(&format!("epoll_wait: {}", e)));
+            for event in ready {
                 let token = event.u64;
                 if token == STDIN_TOKEN {
                     self.on_stdin();

@@ -22,6 +22,8 @@ use std::net::TcpStream;
 use std::os::unix::io::AsRawFd;
 use std::process::exit;
 
+use omnistock_bench_stream::wait_events;
+
 const SCATTER: u64 = 7919; // prime: i × SCATTER mod positions visits every position once per round
 const EVENTS_MAX: usize = 256;
 const TIMER_TOKEN: u64 = u64::MAX;
@@ -291,16 +293,8 @@ impl Writer {
         self.tick();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS_MAX];
         loop {
-            // SAFETY: events has EVENTS_MAX entries.
-            let n = unsafe { libc::epoll_wait(self.epoll, events.as_mut_ptr(), EVENTS_MAX as i32, -1) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == ErrorKind::Interrupted {
-                    continue;
-                }
-                fail(&format!("epoll_wait: {}", e));
-            }
-            for event in &events[..n as usize] {
+            let ready = wait_events(self.epoll, &mut events).unwrap_or_else(|e| fail(&format!("epoll_wait: {}", e)));
+            for event in ready {
                 if event.u64 == TIMER_TOKEN {
                     let mut expirations = [0u8; 8];
                     // SAFETY: reading the timerfd's 8-byte counter.
