@@ -6,8 +6,10 @@
 // event-loop turn (engine.ts, scheduleRelease); held, the writes are answered
 // (the test awaits them) while their messages stay staged, so the feed's
 // staged seq S is above its released seq, and a reset snapshot taken now is
-// labelled S and must wait. Opening the hold makes the engine's one pending
-// release, the one the hold swallowed: a batch up to the newest durable seq.
+// labelled S and must wait. The hold can let the oldest release it kept
+// through (one group commit's messages), and opening it makes the newest one:
+// everything durable, in one batch (a release the engine asks for later, of
+// a commit that completed meanwhile, runs as usual).
 //
 // With HTTP worker threads (OMNISTOCK_TEST_WORKERS > 0) the stream runs on a
 // worker and asks the writer for the snapshot by postMessage; waitingBarrier
@@ -194,7 +196,7 @@ describe("stream: a reset whose snapshot waits for its seq", () => {
     expect(target.messages.map((m) => m.type)).toEqual(["subscribed"]); // nothing may leave before S is released
     expect(witness.data().at(-1).seq).toBe(partly);
 
-    hold.open(); // one batch, partly + 1 … heldThrough: it starts the snapshot
+    hold.open(); // partly + 1 … the newest durable seq: it starts the snapshot
     await target.until((ms) => ms.some((m) => m.type === "snapshot_end"), "snapshot_end");
     expect(await waitingBarrier(url)).toBe(0);
     await writeRound(engine, round++); // live
