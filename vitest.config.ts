@@ -7,6 +7,7 @@ const THROUGH_A_SERVER = [
   "test/http-api.test.ts",
   "test/http-fuzz.test.ts",
   "test/stream-ws.test.ts",
+  "test/stream-ws-waiting.test.ts",
   "test/nats.test.ts",
   "test/adapter-engine.test.ts",
   "test/spec-conformance.test.ts",

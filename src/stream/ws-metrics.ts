@@ -55,3 +55,17 @@ export const streamPendingKeys = new client.Gauge({
     this.set(total);
   },
 });
+
+/** Sources of the waiting-clients gauge: one per running stream, as for pending keys. */
+export const waitingClientsSources = new Set<() => number>();
+
+export const streamWaitingClients = new client.Gauge({
+  name: "omnistock_stream_waiting_clients",
+  help: "Stream clients in a reset whose snapshot waits for the feed to release the seq it stands at (see ws-snapshot.ts)",
+  registers: [registry],
+  collect() {
+    let total = 0;
+    for (const source of waitingClientsSources) total += source();
+    this.set(total);
+  },
+});

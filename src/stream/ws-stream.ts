@@ -45,7 +45,7 @@ import type { FeedListener } from "./feed.js";
 import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, MethodNotAllowedError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
-import { pendingKeysSources, streamClients, streamCoalesced, streamFanoutDeliveries, streamFanoutSeconds, streamResets, streamSlowClosed } from "./ws-metrics.js";
+import { pendingKeysSources, streamClients, streamCoalesced, streamFanoutDeliveries, streamFanoutSeconds, streamResets, streamSlowClosed, waitingClientsSources } from "./ws-metrics.js";
 import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
 import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
@@ -251,12 +251,15 @@ class Stream {
     for (const client of this.clients) total += client.pending.size;
     return total;
   };
+  /** Clients in Mode.Waiting (the omnistock_stream_waiting_clients gauge): a closed client must not stay counted. */
+  readonly waitingClients = (): number => this.waiting.size;
 
   constructor(
     private readonly source: StreamSource,
     private readonly options: StreamOptions,
   ) {
     pendingKeysSources.add(this.pendingKeys);
+    waitingClientsSources.add(this.waitingClients);
   }
 
   get size(): number {
@@ -291,6 +294,7 @@ class Stream {
     this.unsubscribe?.();
     this.unsubscribe = null;
     pendingKeysSources.delete(this.pendingKeys);
+    waitingClientsSources.delete(this.waitingClients);
     for (const client of [...this.clients]) client.ws.end(CLOSE_GOING_AWAY, "server shutting down");
   }
 
