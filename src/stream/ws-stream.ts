@@ -12,6 +12,10 @@
 //              duplicate, no buffering of live traffic while replaying.
 //   - waiting  a reset's snapshot is taken but labelled with a seq not yet
 //              released (see ws-snapshot.ts); the feed listener starts it.
+//              Or (aheadOf) the client's `since` is released but this
+//              thread has not followed the writer that far yet (an HTTP
+//              worker's mirror trails it by a batch or a loop): the feed
+//              listener starts its replay once it has, instead of a reset.
 //   - snapshot sends reset, the snapshot entries, snapshot_end, then replays
 //              from the snapshot's seq (so the live part is gap-free too).
 //   - live     gets each released batch from the feed listener.
@@ -76,7 +80,10 @@ const CLOSE_INTERNAL_ERROR = 1011;
 
 /** The released messages the stream serves: the writer's DeltaFeed, or an HTTP worker's mirror of it. */
 export interface StreamFeed {
+  /** Newest seq handed to this thread's listeners: live clients continue from here. */
   readonly lastSeq: number;
+  /** Newest seq the writer has released: lastSeq on the writer's thread; an HTTP worker's lastSeq may trail it. */
+  readonly newestReleasedSeq: number;
   readAfter(since: number, limit: number): StreamMessage[] | null;
   subscribe(listener: FeedListener): () => void;
 }
@@ -144,6 +151,7 @@ class Client {
   cursor = 0; // replay: newest seq already read from the feed
   snapshot: Snapshot | null = null;
   snapshotStarted = false; // reset frame sent
+  aheadOf = 0; // waiting: the since this thread's feed has yet to reach (0: none)
   subscription = 0; // counts subscribes: a snapshot answered for an earlier one is dropped
   readonly pending = new Map<string, Frame>(); // live and slow: newest frame per key, in seq order
   pumpScheduled = false;
@@ -389,6 +397,7 @@ class Stream {
     client.pending.clear();
     client.snapshot = null;
     client.snapshotStarted = false;
+    client.aheadOf = 0;
     client.subscription++;
     client.sendValue({ type: "subscribed", seq: feed.lastSeq });
     if (since === null) {
@@ -397,9 +406,19 @@ class Stream {
     }
     client.mode = Mode.Replay;
     client.cursor = since;
-    // A since beyond the newest seq cannot be continued (the client followed
-    // another history, e.g. a wiped data directory): it gets a reset too.
-    if (since > feed.lastSeq) this.reset(client);
+    if (since > feed.lastSeq) {
+      // Released, but not yet followed here (a worker that trails the
+      // writer, e.g. while its send loop runs): wait for it, then replay.
+      // A reset would be needless, and a snapshot is the dearest answer.
+      if (since <= feed.newestReleasedSeq) {
+        client.aheadOf = since;
+        client.mode = Mode.Waiting;
+        return;
+      }
+      // A since beyond the newest seq cannot be continued (the client followed
+      // another history, e.g. a wiped data directory): it gets a reset too.
+      this.reset(client);
+    }
     this.pump(client);
   }
 
@@ -410,6 +429,7 @@ class Stream {
     streamResets.inc();
     client.snapshot = null;
     client.snapshotStarted = false;
+    client.aheadOf = 0;
     client.mode = Mode.Waiting;
     const taken = this.source.snapshot(client.filter!);
     if (!(taken instanceof Promise)) return this.snapshotTaken(client, taken);
@@ -541,6 +561,12 @@ class Stream {
       if (client.snapshot !== null && lastSeq >= client.snapshot.seq) {
         client.mode = Mode.Snapshot;
         this.schedulePump(client); // not here: the engine is releasing a durable batch
+      } else if (client.aheadOf > 0 && lastSeq >= client.aheadOf) {
+        // Its since is followed now: it replays from there (this batch included,
+        // read from the feed: not being live, it gets none of it from this loop).
+        client.aheadOf = 0;
+        client.mode = Mode.Replay;
+        this.schedulePump(client);
       }
     }
     const matched = this.matched;

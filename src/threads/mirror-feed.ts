@@ -37,6 +37,11 @@ export class MirrorFeed implements StreamFeed {
     return this.started && this.listeners.size === 0 ? Math.max(this.followed, this.tail.newestSeq) : this.followed;
   }
 
+  /** Newest seq the writer has pushed into the shared tail (lastSeq may trail it while following). */
+  get newestReleasedSeq(): number {
+    return Math.max(this.followed, this.tail.newestSeq);
+  }
+
   /** Follows the writer's feed from `lastSeq` (released before this worker was told it is ready). */
   start(lastSeq: number): void {
     this.followed = lastSeq;

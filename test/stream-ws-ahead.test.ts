@@ -1,0 +1,122 @@
+// A subscriber whose `since` is released but not yet followed by the thread
+// serving it. An HTTP worker's stream reads the writer's releases through its
+// MirrorFeed, which follows the shared tail when the writer wakes it; a
+// client that saw seq N elsewhere (on the writer's thread, on another worker)
+// and reconnects here may ask for since = N while this mirror is still behind
+// N. N is within retention, so SPEC section 5 gives it a replay, not a reset.
+//
+// The pieces are the real ones a worker runs: a SharedTail written as the
+// writer writes it (push, then wake), a MirrorFeed over it, the stream mounted
+// on a uWS app on loopback, and WebSocket clients. The mirror's lag is made
+// by pushing without waking it.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import uWS from "uWebSockets.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeltaMessage } from "../src/stream/messages.js";
+import { SharedTail } from "../src/stream/shared-tail.js";
+import { Snapshot } from "../src/stream/ws-snapshot.js";
+import { createStream, type RunningStream } from "../src/stream/ws-stream.js";
+import { MirrorFeed } from "../src/threads/mirror-feed.js";
+import { StreamClient, expectConsecutive } from "./support/stream-client.js";
+
+function delta(seq: number): DeltaMessage {
+  return {
+    type: "delta", seq, sku: `sku-${seq % 3}`, location: "store-1", available: seq, onHand: seq,
+    reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: seq, ts: "2026-12-07T12:00:00.000Z",
+  };
+}
+
+describe("a since released by the writer but not yet followed by this thread", () => {
+  const dir = mkdtempSync(join(tmpdir(), "omnistock-ahead-"));
+  const writerTail = new SharedTail(1024); // the writer's side of the tail
+  const mirror = new MirrorFeed(writerTail.buffer, dir);
+  const snapshotsTaken: number[] = [];
+  let stream: RunningStream;
+  let listenSocket: uWS.us_listen_socket | false = false;
+  let base = "";
+  let pushed = 0;
+
+  /** Appends messages as the writer's feed does; the mirror follows only when woken. */
+  const release = (count: number, wake: boolean): void => {
+    for (let i = 0; i < count; i++) writerTail.push(delta(++pushed));
+    if (wake) writerTail.wake();
+  };
+
+  beforeAll(async () => {
+    release(10, true);
+    mirror.start(10);
+    stream = createStream(
+      {
+        isReady: () => true,
+        feed: mirror,
+        snapshot: () => {
+          // A worker asks the writer; here the "ledger" holds the newest message's position.
+          snapshotsTaken.push(pushed);
+          return new Snapshot(pushed);
+        },
+      },
+      { tokens: null, pendingKeysMax: 10_000 },
+    );
+    const app = uWS.App();
+    stream.mount(app);
+    const port = await new Promise<number>((resolve, reject) => {
+      app.listen("127.0.0.1", 0, (socket) => {
+        if (!socket) return reject(new Error("listen failed"));
+        listenSocket = socket;
+        resolve(uWS.us_socket_local_port(socket));
+      });
+    });
+    base = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(() => {
+    stream.close();
+    mirror.stop();
+    if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("replays from it once this thread has followed that far: no reset, no gap, no duplicate", async () => {
+    const live = await StreamClient.open(base);
+    live.subscribe();
+    expect((await live.subscribed()).seq).toBe(10);
+
+    // The writer releases 11..20 and this thread has not followed yet.
+    release(10, false);
+    expect(mirror.lastSeq).toBe(10);
+    expect(mirror.newestReleasedSeq).toBe(20);
+
+    const ahead = await StreamClient.open(base);
+    ahead.subscribe({ since: 15 });
+    expect((await ahead.subscribed()).seq).toBe(10); // where this thread's stream stands
+
+    writerTail.wake(); // the mirror follows 11..20
+    release(5, true); // and later 21..25
+    await live.untilSeq(25);
+    await ahead.untilSeq(25);
+
+    expectConsecutive(live.data(), 11, 25);
+    expectConsecutive(ahead.data(), 16, 25);
+    expect(ahead.messages.some((m) => m.type === "reset" || m.type === "snapshot_end")).toBe(false);
+    expect(ahead.data().map((m) => m.available)).toEqual(Array.from({ length: 10 }, (_, i) => 16 + i));
+    expect(snapshotsTaken).toEqual([]);
+    live.close();
+    ahead.close();
+  });
+
+  it("still resets a since beyond anything the writer released", async () => {
+    const other = await StreamClient.open(base);
+    other.subscribe({ since: pushed + 1_000 });
+    await other.until((ms) => ms.some((m) => m.type === "snapshot_end"), "snapshot_end");
+    expect(other.messages.map((m) => m.type)).toEqual(["subscribed", "reset", "snapshot_end"]);
+    expect(other.messages[1].seq).toBe(pushed);
+    expect(snapshotsTaken).toEqual([pushed]);
+    release(2, true);
+    await other.untilSeq(pushed);
+    expectConsecutive(other.data(), pushed - 1, pushed);
+    other.close();
+  });
+});
