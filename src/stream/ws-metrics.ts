@@ -61,7 +61,7 @@ export const waitingClientsSources = new Set<() => number>();
 
 export const streamWaitingClients = new client.Gauge({
   name: "omnistock_stream_waiting_clients",
-  help: "Stream clients in a reset whose snapshot waits for the feed to release the seq it stands at (see ws-snapshot.ts)",
+  help: "Stream clients waiting for their thread's feed: a reset whose snapshot stands at a seq not yet released, or a since their worker thread has not followed yet",
   registers: [registry],
   collect() {
     let total = 0;
