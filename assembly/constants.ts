@@ -20,7 +20,10 @@ export const STOCK_ITEMS_MAX: u32 = 10_000; // items per stock write: bounds the
 export const SLOTS_PER_TWO_ENTRIES: u32 = 3;
 
 // A position table word keeps posIdx+1 in its low bits and hash bits above
-// them (ledger.ts), so positionsMax is below 2^26 (the engine allows 40 M).
+// them (ledger.ts), so positionsMax is below 2^26. (The 4 GiB of a wasm32
+// memory binds first with the default SKU and reservation capacities: about
+// 23.5 M positions; OMNISTOCK_POSITIONS_MAX accepts up to 40 M for ledgers
+// with fewer SKUs than positions.)
 export const POS_WORD_INDEX_BITS: u32 = 26;
 
 export const NONE: i32 = -1; // "no index" in i32 link fields

@@ -58,8 +58,9 @@ export function chanFind(key: usize, len: u32): i32 {
 // read by SKU id checks a candidate with the record and the id bytes alone:
 // no SKU-table probe, no SKU record. The 6 hash bits in the word let a probe
 // pass a slot of another key without reading its record (63 in 64 of them):
-// at the table's 2/3 load a successful probe passes 1.5 such slots on
-// average, each a random record, and a cache miss when the ledger is large.
+// at the table's 2/3 load a lookup that finds its key passes about 1 such
+// slot and one that does not (every insert) about 4, each a random record,
+// and a cache miss when the ledger is large.
 // The bits are the hash's low ones, which fastrange (posSlotFirst) all but
 // ignores, so neighbouring slots do not share them.
 @inline function posSlotFirst(h: u32): u32 { return <u32>((<u64>h * <u64>posSlotCount) >> 32); }
@@ -129,7 +130,7 @@ function posUnpublish(p: u32): void {
     const slot = posSlots + (<usize>i << 2);
     const word = load<u32>(slot);
     assert(word != 0, "rollback of an unpublished position");
-    if (posWordIndex1(word) == p + 1) { store<u32>(slot, 0); return; }
+    if (posWordIndex1(word) == p + 1) { atomic.store<u32>(slot, 0); return; } // readers load it atomically
     i = posSlotNext(i);
   }
 }

@@ -6,6 +6,7 @@
 // (which takes its new positions' words out again) leaves every lookup right.
 
 import { describe, expect, it } from "vitest";
+import { POSITIONS_ADDRESSABLE_MAX } from "../src/ledger/limits.js";
 import { LedgerStatus } from "../src/ledger/status.js";
 import { WasmLedger } from "../src/ledger/wasm-ledger.js";
 
@@ -16,8 +17,9 @@ const sku = (i: number): string => `SKU-${i}`;
 /** A figure unique to each position, so a lookup that lands on another record is seen. */
 const onHandOf = (s: number, l: number): number => s * 4 + l + 1;
 
-function fullLedger(): WasmLedger {
-  const ledger = new WasmLedger({ positionsMax: POSITIONS, reservationsMax: 16 });
+/** A ledger holding every (SKU, location) of the test, with room for `spare` more positions. */
+function stockedLedger(spare: number): WasmLedger {
+  const ledger = new WasmLedger({ positionsMax: POSITIONS + spare, reservationsMax: 16 });
   for (let s = 0; s < SKUS; s += 1_000) {
     const items = [];
     for (let i = s; i < s + 1_000; i++) for (let l = 0; l < LOCATIONS.length; l++) items.push({ sku: sku(i), location: LOCATIONS[l], onHand: onHandOf(i, l) });
@@ -36,7 +38,7 @@ function expectEveryPositionFound(ledger: WasmLedger): void {
 
 describe("position table at full load", () => {
   it("finds every one of positionsMax positions by its ids, and no absent one", () => {
-    const ledger = fullLedger();
+    const ledger = stockedLedger(0);
     expect(ledger.counts().positions).toBe(POSITIONS);
     expectEveryPositionFound(ledger);
     // Absent keys end their probe on an empty slot (the longest runs at this load).
@@ -50,12 +52,7 @@ describe("position table at full load", () => {
   });
 
   it("takes rolled-back positions out of the table without disturbing the rest", () => {
-    const ledger = new WasmLedger({ positionsMax: POSITIONS + 500, reservationsMax: 16 });
-    for (let s = 0; s < SKUS; s += 1_000) {
-      const items = [];
-      for (let i = s; i < s + 1_000; i++) for (let l = 0; l < LOCATIONS.length; l++) items.push({ sku: sku(i), location: LOCATIONS[l], onHand: onHandOf(i, l) });
-      ledger.setStock(items);
-    }
+    const ledger = stockedLedger(500);
     // 400 new positions, then an item that fails: the whole write rolls back.
     const items = [];
     for (let i = 0; i < 400; i++) items.push({ sku: `NEW-${i}`, location: LOCATIONS[i % 3], delta: 5 });
@@ -72,6 +69,8 @@ describe("position table at full load", () => {
   });
 
   it("refuses capacities whose positions a table word cannot name", () => {
-    expect(() => new WasmLedger({ positionsMax: 2 ** 26, reservationsMax: 16 })).toThrow(RangeError);
+    // Few SKUs, so that 2^26 positions (about 4.18 GB) would fit the 4 GiB memory: only the word's 26 index bits refuse them.
+    expect(() => new WasmLedger({ positionsMax: POSITIONS_ADDRESSABLE_MAX + 1, skusMax: 16, reservationsMax: 16 }))
+      .toThrow(`more than ${POSITIONS_ADDRESSABLE_MAX.toLocaleString("en-US")} positions`);
   });
 });

@@ -14,19 +14,31 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import uWS from "uWebSockets.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeltaMessage } from "../src/stream/messages.js";
 import { SharedTail } from "../src/stream/shared-tail.js";
+import { streamWaitingClients } from "../src/stream/ws-metrics.js";
 import { Snapshot } from "../src/stream/ws-snapshot.js";
 import { createStream, type RunningStream } from "../src/stream/ws-stream.js";
 import { MirrorFeed } from "../src/threads/mirror-feed.js";
-import { StreamClient, expectConsecutive } from "./support/stream-client.js";
+import { StreamClient, WAIT_MS, expectConsecutive } from "./support/stream-client.js";
 
 function delta(seq: number): DeltaMessage {
   return {
     type: "delta", seq, sku: `sku-${seq % 3}`, location: "store-1", available: seq, onHand: seq,
     reserved: 0, committed: 0, safetyStock: 0, shortfall: 0, version: seq, ts: "2026-12-07T12:00:00.000Z",
   };
+}
+
+const waitingClients = async (): Promise<number> => (await streamWaitingClients.get()).values[0]?.value ?? 0;
+
+/** Resolves once `condition` holds (the server runs in this process: it gets turns while we wait). */
+async function eventually(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 describe("a since released by the writer but not yet followed by this thread", () => {
@@ -72,6 +84,10 @@ describe("a since released by the writer but not yet followed by this thread", (
     base = `http://127.0.0.1:${port}`;
   });
 
+  beforeEach(() => {
+    snapshotsTaken.length = 0;
+  });
+
   afterAll(() => {
     stream.close();
     mirror.stop();
@@ -91,7 +107,9 @@ describe("a since released by the writer but not yet followed by this thread", (
 
     const ahead = await StreamClient.open(base);
     ahead.subscribe({ since: 15 });
-    expect((await ahead.subscribed()).seq).toBe(10); // where this thread's stream stands
+    // The writer's newest seq: this thread's own (10) would read as a history that lost 11..15.
+    expect((await ahead.subscribed()).seq).toBe(20);
+    expect(await waitingClients()).toBe(1);
 
     writerTail.wake(); // the mirror follows 11..20
     release(5, true); // and later 21..25
@@ -103,8 +121,54 @@ describe("a since released by the writer but not yet followed by this thread", (
     expect(ahead.messages.some((m) => m.type === "reset" || m.type === "snapshot_end")).toBe(false);
     expect(ahead.data().map((m) => m.available)).toEqual(Array.from({ length: 10 }, (_, i) => 16 + i));
     expect(snapshotsTaken).toEqual([]);
+    expect(await waitingClients()).toBe(0);
     live.close();
     ahead.close();
+    await eventually(() => stream.clients === 0, "the clients' close");
+  });
+
+  it("waits at since = the newest released seq; leaves the waiting set on close and on resubscribe", async () => {
+    const live = await StreamClient.open(base);
+    live.subscribe();
+    const start = (await live.subscribed()).seq;
+    expect(start).toBe(pushed);
+    release(5, false);
+    const top = pushed;
+    expect(mirror.lastSeq).toBe(start);
+
+    const edge = await StreamClient.open(base);
+    edge.subscribe({ since: top }); // the newest released: nothing to replay yet, but not a reset
+    const closer = await StreamClient.open(base);
+    closer.subscribe({ since: top - 1 });
+    const relive = await StreamClient.open(base);
+    relive.subscribe({ since: top - 2 });
+    const again = await StreamClient.open(base);
+    again.subscribe({ since: top - 3 });
+    for (const c of [edge, closer, relive, again]) expect((await c.subscribed()).seq).toBe(top);
+    expect(await waitingClients()).toBe(4);
+
+    closer.close();
+    await eventually(() => stream.clients === 4, "the closed client's close");
+    relive.subscribe(); // live now: it continues where this thread stands
+    expect((await relive.subscribed(2)).seq).toBe(start);
+    again.subscribe({ since: top - 1 }); // ahead again, from a later since
+    expect((await again.subscribed(2)).seq).toBe(top);
+    expect(await waitingClients()).toBe(2);
+
+    writerTail.wake();
+    release(3, true);
+    const last = pushed;
+    for (const c of [live, edge, relive, again]) await c.untilSeq(last);
+    expectConsecutive(live.data(), start + 1, last);
+    expectConsecutive(edge.data(), top + 1, last);
+    expectConsecutive(relive.data(), start + 1, last);
+    // Its first subscription's replay never started; the second's starts after top - 1.
+    expectConsecutive(again.data(), top, last);
+    expect(again.messages.some((m) => m.type === "reset")).toBe(false);
+    expect(snapshotsTaken).toEqual([]);
+    expect(await waitingClients()).toBe(0);
+    for (const c of [live, edge, relive, again]) c.close();
+    await eventually(() => stream.clients === 0, "the clients' close");
   });
 
   it("still resets a since beyond anything the writer released", async () => {
@@ -113,6 +177,7 @@ describe("a since released by the writer but not yet followed by this thread", (
     await other.until((ms) => ms.some((m) => m.type === "snapshot_end"), "snapshot_end");
     expect(other.messages.map((m) => m.type)).toEqual(["subscribed", "reset", "snapshot_end"]);
     expect(other.messages[1].seq).toBe(pushed);
+    expect(other.messages[0].seq).toBe(pushed); // a since beyond the writer's newest is no ahead client
     expect(snapshotsTaken).toEqual([pushed]);
     release(2, true);
     await other.untilSeq(pushed);

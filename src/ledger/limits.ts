@@ -19,3 +19,5 @@ export const LOCATION_BYTES_MAX = 64;
 export const RESERVATION_ID_BYTES_MAX = 128;
 export const CHANNEL_ID_LENGTH_MAX = 64; // [a-z0-9_-]
 export const TEXT_BYTES_MAX = 256; // location kind/name, adjustment reason
+/** Positions a ledger can name: a position-table word keeps index+1 in 26 bits (assembly/constants.ts). */
+export const POSITIONS_ADDRESSABLE_MAX = 2 ** 26 - 1;

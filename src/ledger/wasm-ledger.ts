@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { QUANTITY_MAX, RESERVATION_LINES_MAX } from "./limits.js";
+import { POSITIONS_ADDRESSABLE_MAX, QUANTITY_MAX, RESERVATION_LINES_MAX } from "./limits.js";
 import { HEADER_COUNT_FIELDS, SNAPSHOT_LAYOUT_VERSION, snapshotImage } from "./snapshot-layouts.js";
 import { LedgerStatus } from "./status.js";
 import type {
@@ -220,7 +220,7 @@ export class WasmLedger implements StockLedger {
     // Plan in a small probe memory first, then make the real one exactly as large as needed.
     const probe = new WebAssembly.Memory({ initial: 3, maximum: WASM_PAGES_MAX, shared: true });
     const totalBytes = instantiate(probe).plan(positionsMax, skusMax, reservationsMax, cellsMax, idBytesMax);
-    if (totalBytes === 0) throw new RangeError("ledger capacities need more than 4 GiB of memory, or more than 67,108,862 positions");
+    if (totalBytes === 0) throw new RangeError(`ledger capacities need more than 4 GiB of memory, or more than ${POSITIONS_ADDRESSABLE_MAX.toLocaleString("en-US")} positions`);
     const pages = Math.ceil(totalBytes / PAGE_BYTES);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     instantiate(memory).plan(positionsMax, skusMax, reservationsMax, cellsMax, idBytesMax);

@@ -42,30 +42,35 @@ export const streamFanoutDeliveries = new client.Counter({
   registers: [registry],
 });
 
-/** Sources of the pending-keys gauge: one per running stream (tests run several in one process). */
+/**
+ * A gauge summed over sources at scrape time: one source per running stream
+ * (tests run several streams in one process), each a count it keeps anyway.
+ */
+function summedGauge(name: string, help: string, sources: Set<() => number>): client.Gauge {
+  return new client.Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      let total = 0;
+      for (const source of sources) total += source();
+      this.set(total);
+    },
+  });
+}
+
+/** Sources of the pending-keys gauge. */
 export const pendingKeysSources = new Set<() => number>();
+export const streamPendingKeys = summedGauge(
+  "omnistock_stream_pending_keys",
+  "Keys parked for slow stream clients (newest state per position or channel figure), over all clients",
+  pendingKeysSources,
+);
 
-export const streamPendingKeys = new client.Gauge({
-  name: "omnistock_stream_pending_keys",
-  help: "Keys parked for slow stream clients (newest state per position or channel figure), over all clients",
-  registers: [registry],
-  collect() {
-    let total = 0;
-    for (const source of pendingKeysSources) total += source();
-    this.set(total);
-  },
-});
-
-/** Sources of the waiting-clients gauge: one per running stream, as for pending keys. */
+/** Sources of the waiting-clients gauge. */
 export const waitingClientsSources = new Set<() => number>();
-
-export const streamWaitingClients = new client.Gauge({
-  name: "omnistock_stream_waiting_clients",
-  help: "Stream clients waiting for their thread's feed: a reset whose snapshot stands at a seq not yet released, or a since their worker thread has not followed yet",
-  registers: [registry],
-  collect() {
-    let total = 0;
-    for (const source of waitingClientsSources) total += source();
-    this.set(total);
-  },
-});
+export const streamWaitingClients = summedGauge(
+  "omnistock_stream_waiting_clients",
+  "Stream clients waiting: a reset whose snapshot is being taken or stands at a seq not yet released, or a since their worker thread has not followed yet",
+  waitingClientsSources,
+);

@@ -239,7 +239,11 @@ function refuse(res: HttpResponse, error: HttpError, method: string): void {
 /** The stream: its clients and the feed subscription they share. */
 class Stream {
   private readonly clients = new Set<Client>();
-  /** Clients waiting for the feed to release their snapshot's seq (onBatch looks at these, not at every client). */
+  /**
+   * Clients in Mode.Waiting: a reset whose snapshot is being taken, or is
+   * taken at a seq not yet released, or a since this thread has yet to follow
+   * (onBatch looks at these, not at every client).
+   */
   private readonly waiting = new Set<Client>();
   /** Subscribed clients by filter (whatever their mode: onBatch sends to live ones only). */
   private readonly index = new FilterIndex<Client>();
@@ -399,7 +403,13 @@ class Stream {
     client.snapshotStarted = false;
     client.aheadOf = 0;
     client.subscription++;
-    client.sendValue({ type: "subscribed", seq: feed.lastSeq });
+    // Released, but not yet followed here (a worker that trails the writer,
+    // e.g. while its send loop runs): it waits for this thread, then replays.
+    // A reset would be needless, and a snapshot is the dearest answer. It is
+    // told the writer's newest seq, which is at least its since (this thread's
+    // own would read as a history that lost what the client saw).
+    const ahead = since !== null && since > feed.lastSeq && since <= feed.newestReleasedSeq;
+    client.sendValue({ type: "subscribed", seq: ahead ? feed.newestReleasedSeq : feed.lastSeq });
     if (since === null) {
       client.mode = Mode.Live;
       return;
@@ -407,10 +417,7 @@ class Stream {
     client.mode = Mode.Replay;
     client.cursor = since;
     if (since > feed.lastSeq) {
-      // Released, but not yet followed here (a worker that trails the
-      // writer, e.g. while its send loop runs): wait for it, then replay.
-      // A reset would be needless, and a snapshot is the dearest answer.
-      if (since <= feed.newestReleasedSeq) {
+      if (ahead) {
         client.aheadOf = since;
         client.mode = Mode.Waiting;
         return;
@@ -441,7 +448,8 @@ class Stream {
         this.pump(client);
       },
       () => {
-        if (!client.closed) client.ws.end(CLOSE_INTERNAL_ERROR, "snapshot failed");
+        // A failed snapshot of an earlier subscribe is as stale as a taken one.
+        if (!client.closed && client.subscription === subscription) client.ws.end(CLOSE_INTERNAL_ERROR, "snapshot failed");
       },
     );
   }
@@ -543,8 +551,9 @@ class Stream {
 
   /**
    * The feed listener: one released batch, fanned out to the live clients it
-   * matches. Per batch, every client is looked at once (a waiting snapshot may
-   * start); per message, only the matching filtered clients are (the index).
+   * matches. Per batch, the waiting clients are looked at (a snapshot or a
+   * replay may start), and the open ones; per message, only the matching
+   * filtered clients are (the index).
    */
   private onBatch(batch: readonly StreamMessage[]): void {
     const started = performance.now();
