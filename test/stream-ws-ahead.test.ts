@@ -8,7 +8,8 @@
 // The pieces are the real ones a worker runs: a SharedTail written as the
 // writer writes it (push, then wake), a MirrorFeed over it, the stream mounted
 // on a uWS app on loopback, and WebSocket clients. The mirror's lag is made
-// by pushing without waking it.
+// by pushing without waking it. The same harness holds a reset's snapshot
+// back (a worker's request to the writer) to check what a failed one closes.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,6 +47,8 @@ describe("a since released by the writer but not yet followed by this thread", (
   const writerTail = new SharedTail(1024); // the writer's side of the tail
   const mirror = new MirrorFeed(writerTail.buffer, dir);
   const snapshotsTaken: number[] = [];
+  /** When set, the next snapshot is this promise (a worker's request to the writer, still under way). */
+  let pendingSnapshot: Promise<Snapshot> | null = null;
   let stream: RunningStream;
   let listenSocket: uWS.us_listen_socket | false = false;
   let base = "";
@@ -67,7 +70,9 @@ describe("a since released by the writer but not yet followed by this thread", (
         snapshot: () => {
           // A worker asks the writer; here the "ledger" holds the newest message's position.
           snapshotsTaken.push(pushed);
-          return new Snapshot(pushed);
+          const pending = pendingSnapshot;
+          pendingSnapshot = null;
+          return pending ?? new Snapshot(pushed);
         },
       },
       { tokens: null, pendingKeysMax: 10_000 },
@@ -183,5 +188,36 @@ describe("a since released by the writer but not yet followed by this thread", (
     await other.untilSeq(pushed);
     expectConsecutive(other.data(), pushed - 1, pushed);
     other.close();
+  });
+
+  it("keeps a client that resubscribed before its earlier subscription's snapshot failed", async () => {
+    let fail!: (e: Error) => void;
+    pendingSnapshot = new Promise<Snapshot>((_, reject) => (fail = reject));
+    const client = await StreamClient.open(base);
+    client.subscribe({ since: pushed + 1_000 }); // a reset: its snapshot is requested and does not come yet
+    await client.subscribed();
+    expect(snapshotsTaken).toEqual([pushed]);
+    client.subscribe(); // live instead
+    const live = (await client.subscribed(2)).seq;
+    fail(new Error("the writer could not take the snapshot"));
+    await new Promise((r) => setImmediate(r)); // the rejection's handler has run
+    release(3, true);
+    await client.untilSeq(pushed);
+    expect(client.closeCode).toBe(null);
+    expectConsecutive(client.data(), live + 1, pushed);
+    client.close();
+    await eventually(() => stream.clients === 0, "the client's close");
+  });
+
+  it("closes a client whose own snapshot failed", async () => {
+    let fail!: (e: Error) => void;
+    pendingSnapshot = new Promise<Snapshot>((_, reject) => (fail = reject));
+    const client = await StreamClient.open(base);
+    client.subscribe({ since: pushed + 1_000 });
+    await client.subscribed();
+    fail(new Error("the writer could not take the snapshot"));
+    await client.until(() => client.closeCode !== null, "the close");
+    expect(client.closeCode).toBe(1011);
+    expect(client.closeReason).toBe("snapshot failed");
   });
 });
