@@ -36,49 +36,36 @@ export function cellsFit(k: u32): bool {
   return <u64>k <= <u64>hget(H_CELLS_FREE_COUNT) + <u64>(hget(H_CELLS_MAX) - hget(H_CELLS));
 }
 
-// A chain is built one cell at a time, in one pass that also fills the
-// cells (chainBegin, chainNext… , chainEnd): the free list's cells first, in
-// its order, then never-used ones. The pool's header fields are read once
-// and written once per chain.
-let chainFree: u32 = END; // the free list's next cell
-let chainFreeLeft: u32 = 0; // cells still on the free list
-let chainFresh: u32 = 0; // the next never-used cell
-let chainLast: u32 = END; // the chain's last cell so far
-
-/** Starts a chain (check cellsFit for all its cells first). */
-export function chainBegin(): void {
-  chainFree = hget(H_CELLS_FREE);
-  chainFreeLeft = hget(H_CELLS_FREE_COUNT);
-  chainFresh = hget(H_CELLS);
-  chainLast = END;
-}
-
-/** Takes the chain's next cell and links it after the previous one; returns it. */
-export function chainNext(): u32 {
-  let c: u32;
-  if (chainFreeLeft > 0) {
-    c = chainFree;
-    assert(c != END, "free cell list shorter than its count");
-    chainFree = cellAfter(c);
-    chainFreeLeft--;
-  } else {
-    c = chainFresh;
-    assert(c < hget(H_CELLS_MAX), "cell pool overdrawn");
-    chainFresh = c + 1;
+/** Takes a chain of k ≥ 1 cells (check cellsFit first): free cells first, then never-used ones. Returns its first cell. */
+export function cellsTake(k: u32): u32 {
+  const free = hget(H_CELLS_FREE_COUNT);
+  let head = END, last = END, taken: u32 = 0;
+  if (free > 0) {
+    // The free list is already linked: its first k cells become the chain.
+    head = hget(H_CELLS_FREE);
+    last = head;
+    taken = 1;
+    while (taken < k && taken < free) {
+      last = cellAfter(last);
+      assert(last != END, "free cell list shorter than its count");
+      taken++;
+    }
+    hset(H_CELLS_FREE, cellAfter(last));
+    hset(H_CELLS_FREE_COUNT, free - taken);
+    assert(taken < free || cellAfter(last) == END, "free cell list longer than its count");
   }
-  if (chainLast != END) link(chainLast, c);
-  chainLast = c;
-  return c;
-}
-
-/** Ends the chain: its last cell links to END, and the pool's header takes the cells away. */
-export function chainEnd(): void {
-  assert(chainLast != END, "an empty chain");
-  assert(chainFreeLeft > 0 || chainFree == END, "free cell list longer than its count");
-  link(chainLast, END);
-  hset(H_CELLS_FREE, chainFree);
-  hset(H_CELLS_FREE_COUNT, chainFreeLeft);
-  hset(H_CELLS, chainFresh);
+  if (taken < k) {
+    const first = hget(H_CELLS);
+    const rest = k - taken;
+    assert(<u64>first + rest <= <u64>hget(H_CELLS_MAX), "cell pool overdrawn");
+    for (let i: u32 = 0; i + 1 < rest; i++) link(first + i, first + i + 1);
+    hset(H_CELLS, first + rest);
+    if (last == END) head = first;
+    else link(last, first);
+    last = first + rest - 1;
+  }
+  link(last, END);
+  return head;
 }
 
 /** Gives back the chain of k cells starting at `head` (a purged reservation's). */
@@ -99,16 +86,17 @@ function word(p: usize, rest: u32): u64 {
 }
 
 /**
- * Takes the chain's next idCellsFor(len) cells for the id of len bytes at
- * key, the last one zero-padded so the bytes stored never depend on what
+ * Writes an id of len bytes at key into the chain's first idCellsFor(len)
+ * cells, the last one zero-padded so the bytes stored never depend on what
  * followed the id in the caller's buffer. Reads up to 7 bytes past the id
- * (key areas are 256 bytes, ids at most 128). Returns the id's first cell.
+ * (key areas are 256 bytes, ids at most 128). Returns the cell after the id.
  */
-export function chainPutId(key: usize, len: u32): u32 {
-  const first = chainNext();
-  store<u64>(cellAddr(first), word(key, len));
-  for (let i: u32 = 8; i < len; i += 8) store<u64>(cellAddr(chainNext()), word(key + i, len - i));
-  return first;
+export function cellsPutId(c: u32, key: usize, len: u32): u32 {
+  for (let i: u32 = 0; i < len; i += 8) {
+    store<u64>(cellAddr(c), word(key + i, len - i));
+    c = cellAfter(c);
+  }
+  return c;
 }
 
 /** Whether the id stored from cell c equals the len bytes at key (same length already checked). */

@@ -21,20 +21,13 @@ import {
 
 @inline function slotAddr(i: u32): usize { return resSlots + (<usize>i << 3); }
 
-// The empty slot that ended the last probe that found nothing: where its id
-// goes when a hold enters it next (resPublishProbed), so the probe is not walked twice.
-let probedEmptySlot: u32 = 0;
-
 /** The reservation whose id is the len bytes at key (hash h), or -1. */
 export function resFindHashed(key: usize, len: u32, h: u32): i32 {
   let i = h & resMask;
   while (true) {
     const slot = slotAddr(i);
     const idx1 = load<u32>(slot);
-    if (idx1 == 0) {
-      probedEmptySlot = i;
-      return -1;
-    }
+    if (idx1 == 0) return -1;
     if (load<u32>(slot, 4) == h) {
       const rec = resAddr(idx1 - 1);
       if (load<u32>(rec, R_ID_LEN) == len && cellsIdEquals(load<u32>(rec, R_ID_CELL), key, len)) return <i32>(idx1 - 1);
@@ -48,20 +41,6 @@ export function resFindHashed(key: usize, len: u32, h: u32): i32 {
 export function resPublish(r: u32, h: u32): void {
   let i = h & resMask;
   while (load<u32>(slotAddr(i)) != 0) i = (i + 1) & resMask;
-  resPublishAt(r, h, i);
-}
-
-/**
- * Enters record r, whose id hashes to h, in the empty slot where the last
- * resFindHashed of that id ended (nothing may enter the table in between).
- */
-export function resPublishProbed(r: u32, h: u32): void {
-  assert(load<u32>(slotAddr(probedEmptySlot)) == 0, "the probed slot was taken before the hold entered it");
-  resPublishAt(r, h, probedEmptySlot);
-}
-
-@inline
-function resPublishAt(r: u32, h: u32, i: u32): void {
   store<u32>(slotAddr(i), r + 1);
   store<u32>(slotAddr(i), h, 4);
   const rec = resAddr(r);

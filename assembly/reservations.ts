@@ -9,7 +9,7 @@
 //   locIdx i32 (-1: unknown) · qty u32 · checkedAvailable u32
 
 import { NONE, QUANTITY_MAX, RESERVATION_LINES_MAX } from "./constants";
-import { cellAddr, cellAfter, cellsFit, chainBegin, chainEnd, chainNext, chainPutId, idCellsFor } from "./cells";
+import { cellAddr, cellAfter, cellsFit, cellsPutId, cellsTake, idCellsFor } from "./cells";
 import { hashBytes } from "./hash";
 import { heapAt, heapPop, heapPush } from "./heap";
 import {
@@ -21,7 +21,7 @@ import {
   P_COMMITTED, P_ON_HAND, P_RESERVED, availableOf, noteChange, chanFind, chanIncludes, channelAvailableOf,
   locEnabled, posAddr, writeBegin, writeEnd, bumpVersion,
 } from "./ledger";
-import { resFindHashed, resPublishProbed } from "./reservation-ids";
+import { resFindHashed, resPublish } from "./reservation-ids";
 import { finish, recordFits, recordTake } from "./retention";
 import { Status } from "./status";
 
@@ -199,19 +199,15 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
   // Capacity: a record and a chain for the id and the lines, both checked before anything is taken.
   if (!recordFits() || !cellsFit(idCellsFor(idLen) + n)) return Status.LedgerFull;
   const r = recordTake();
+  const chain = cellsTake(idCellsFor(idLen) + n);
+  const firstLine = cellsPutId(chain, idKey, idLen);
   const seq = hget64(H_SEQ);
   hset64(H_SEQ, seq + 1);
-  // One pass builds the chain: the id's cells, then a cell per line, each
-  // line applied to its position as its cell is written.
-  chainBegin();
-  const idCell = chainPutId(idKey, idLen);
-  let firstLine = END;
-  for (let i: u32 = 0; i < n; i++) {
+  let cell = firstLine;
+  for (let i: u32 = 0; i < n; i++, cell = cellAfter(cell)) {
     const s = stagedAddr(i);
     const posIdx = load<u32>(s);
     const qty = load<u32>(s, 8);
-    const cell = chainNext();
-    if (i == 0) firstLine = cell;
     const line = cellAddr(cell);
     store<u32>(line, posIdx);
     store<u32>(line, qty, 4);
@@ -225,10 +221,9 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
     store<u32>(pos, load<u32>(pos, P_RESERVED) + qty, P_RESERVED);
     writeEnd(pos);
   }
-  chainEnd();
 
   const rec = resAddr(r);
-  store<u32>(rec, idCell, R_ID_CELL);
+  store<u32>(rec, chain, R_ID_CELL);
   store<u32>(rec, idLen, R_ID_LEN);
   store<u32>(rec, HELD, R_STATUS);
   store<i32>(rec, channel, R_CHANNEL);
@@ -239,7 +234,7 @@ export function hold(idKey: usize, idLen: u32, h: u32, chanKey: usize, chanLen: 
   store<u32>(rec, END, R_NEXT);
   store<u64>(rec, seq, R_SEQ);
   hset(H_HELD, hget(H_HELD) + 1);
-  resPublishProbed(r, h);
+  resPublish(r, h);
   heapPush(r);
   lastReservation = r;
   lastCreated = true;
