@@ -66,7 +66,7 @@ export function chanFind(key: usize, len: u32): i32 {
 @inline function posSlotFirst(h: u32): u32 { return <u32>((<u64>h * <u64>posSlotCount) >> 32); }
 @inline function posSlotNext(i: u32): u32 { return i + 1 == posSlotCount ? 0 : i + 1; }
 /** Positions a table word can name: posIdx+1 fits its low 26 bits (layoutPlan refuses more). */
-export const POSITIONS_ADDRESSABLE: u32 = (1 << POS_WORD_INDEX_BITS) - 1;
+const POSITIONS_ADDRESSABLE: u32 = (1 << POS_WORD_INDEX_BITS) - 1;
 @inline function posWord(p: u32, h: u32): u32 { return (h << POS_WORD_INDEX_BITS) | (p + 1); }
 @inline function posWordHashBits(h: u32): u32 { return h << POS_WORD_INDEX_BITS; }
 @inline function posWordIndex1(word: u32): u32 { return word & POSITIONS_ADDRESSABLE; }

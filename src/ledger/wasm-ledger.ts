@@ -43,7 +43,7 @@ const SCRATCH_BYTES = 4096;
 /** Reader threads that can attach at once (scratch areas 1 … 14 below the static data). */
 export const READER_SLOTS_MAX = 14;
 const RECENT_LOCATIONS = 8; // a power of two
-/** SKU names remembered by index (direct-mapped, a power of two): every stream delta names its SKU. */
+/** SKU names remembered by index on the writer (direct-mapped, a power of two): see skuName(). */
 const SKU_NAMES_CACHED = 65536;
 const KEY_A = 0, KEY_B = 256, KEY_C = 512, RESULT = 768, KEY_D = 1024, LINES_OUT = 1280;
 const KEY_BYTES_MAX = 256;
@@ -158,8 +158,7 @@ const EMPTY_FIGURES = Object.freeze({ available: 0, onHand: 0, reserved: 0, comm
 export class WasmLedger implements StockLedger {
   readonly memory: WebAssembly.Memory;
   private readonly x: LedgerExports;
-  private readonly u8: Uint8Array;
-  private readonly bytes: Buffer; // the same memory, so decoding an id allocates no Buffer
+  private readonly u8: Buffer; // the memory; a Buffer, so decoding an id allocates none
   private readonly header: Uint32Array;
   private readonly result: Int32Array;
   private readonly resultVersion: Float64Array;
@@ -194,8 +193,7 @@ export class WasmLedger implements StockLedger {
       this.x.attach();
       this.s = SCRATCH_WRITER;
     }
-    this.u8 = new Uint8Array(this.memory.buffer);
-    this.bytes = Buffer.from(this.memory.buffer);
+    this.u8 = Buffer.from(this.memory.buffer);
     this.header = new Uint32Array(this.memory.buffer, HEADER, HEADER_FIELDS);
     this.result = new Int32Array(this.memory.buffer, this.s + RESULT, 16);
     this.resultVersion = new Float64Array(this.memory.buffer, this.s + RESULT + 32, 1);
@@ -263,7 +261,7 @@ export class WasmLedger implements StockLedger {
 
   private idString(kind: IdKind, idx: number): string {
     const off = this.x.idOffset(kind, idx) >>> 0; // an address: u32, which arrives as i32
-    return this.bytes.toString("utf8", off, off + this.x.idLength(kind, idx));
+    return this.u8.toString("utf8", off, off + this.x.idLength(kind, idx));
   }
 
   private locationName(l: number): string {
@@ -387,20 +385,25 @@ export class WasmLedger implements StockLedger {
   locationIndexOf(p: number): number { return this.x.positionLocation(p); }
   /** The id of SKU index s. */
   skuName(s: number): string {
-    // Every delta needs its SKU's id, and each decode from the id bytes is a
-    // call into wasm and a new string; a hot SKU is decoded once. A reader
-    // does not cache: it cannot see the rollbacks that make an entry stale.
+    // Answers name their positions' SKUs (a hold's or move's lines, a stock
+    // write's positions, channel messages, messages built for a listener on
+    // this thread), and each decode from the id bytes is a call into wasm and
+    // a new string: a hot SKU is decoded once. A reader does not cache (it
+    // cannot see the rollbacks that make an entry stale), so the cache is made
+    // on the writer's first call.
     if (this.reader) return this.idString(IdKind.Sku, s);
+    const indexes = (this.skuNameIndexes ??= new Int32Array(SKU_NAMES_CACHED));
+    const names = (this.skuNames ??= new Array<string>(SKU_NAMES_CACHED).fill(""));
     const slot = s & (SKU_NAMES_CACHED - 1);
-    if (this.skuNameIndexes[slot] === s + 1) return this.skuNames[slot];
+    if (indexes[slot] === s + 1) return names[slot];
     const name = this.idString(IdKind.Sku, s);
-    this.skuNameIndexes[slot] = s + 1;
-    this.skuNames[slot] = name;
+    indexes[slot] = s + 1;
+    names[slot] = name;
     return name;
   }
   // skuNames[i] is the id of SKU index skuNameIndexes[i] - 1 (0: empty).
-  private readonly skuNameIndexes = new Int32Array(SKU_NAMES_CACHED);
-  private readonly skuNames: string[] = new Array<string>(SKU_NAMES_CACHED).fill("");
+  private skuNameIndexes: Int32Array | null = null;
+  private skuNames: string[] | null = null;
   channelNameAt(c: number): string { return this.channelName(c); }
   channelCount(): number { return this.header[H_CHANNELS]; }
   skuCount(): number { return this.header[H_SKUS]; }
