@@ -10,6 +10,8 @@
 // reader cannot tell the two apart and records written either way decode the
 // same (test/msgpack-writer.test.ts compares them byte for byte).
 
+import { copyBytes } from "./copy-bytes.js";
+
 const INITIAL_BYTES = 1024;
 
 /** A key (or any constant string) encoded once: its msgpack bytes. */
@@ -118,12 +120,6 @@ export class MsgpackWriter {
     return this;
   }
 
-  bool(value: boolean): this {
-    this.room(1);
-    this.buf[this.at++] = value ? 0xc3 : 0xc2;
-    return this;
-  }
-
   /** A number, in the format msgpackr picks: the smallest integer format for an int32/uint32, else float64. */
   num(value: number): this {
     this.room(9);
@@ -196,8 +192,7 @@ export class MsgpackWriter {
     this.room(5 + length);
     const b = this.buf;
     const at = this.strHeader(this.at, length);
-    if (length <= 32) for (let i = 0; i < length; i++) b[at + i] = src[start + i];
-    else b.set(src.subarray(start, start + length), at);
+    copyBytes(b, at, src, start, start + length);
     this.at = at + length;
     return this;
   }

@@ -10,7 +10,7 @@ import { MsgpackWriter, encodedKey } from "../msgpack-writer.js";
 import type { AdjustItem, ChannelPatch, HoldLine, LocationPatch, StockItem } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import type { UnnumberedMessage } from "../stream/messages.js";
-import { channelChangeMessages, channelFigures, countOfLastCommand, deltasOfLastCommand } from "./deltas.js";
+import { channelChangeMessages, channelFigures, countOfLastCommand } from "./deltas.js";
 
 export const enum Op {
   SetStock = 1,
@@ -79,25 +79,29 @@ export function decodeCommand(payload: Uint8Array): Command {
 export interface Execution<T> {
   outcome: T;
   changed: boolean;
-  messages: UnnumberedMessage[]; // empty when only counted, or left in the change log
+  messages: readonly UnnumberedMessage[]; // empty when only counted (a channel change's always built), or left in the change log
   messageCount: number; // 0 when left in the change log
   /** Mode "log": the messages are the ledger's change log, to be staged from it (DeltaFeed.stageChanges) before the next command. */
   inChangeLog: boolean;
 }
 
 /**
- * "build": the messages themselves; "count": only how many (their seqs are
- * already on disk); "log": neither, the live engine's mode: its feed stages
- * them straight from the ledger's change log (a channel change's messages,
- * which compare before and after, are built).
+ * "count": only how many messages (recovery: their seqs may already be on
+ * disk, and it builds the others itself with deltasOfLastCommand); "log": the
+ * live engine's mode, none: its feed stages them straight from the ledger's
+ * change log. In both, a channel change's messages, which compare before and
+ * after the change, are built.
  */
-export type MessageMode = "build" | "count" | "log";
+export type MessageMode = "count" | "log";
+
+/** The messages of a command that has none to hand over (one array for all). */
+const NO_MESSAGES: readonly UnnumberedMessage[] = [];
 
 /**
  * Applies a command to the ledger and derives its stream messages. The live
  * engine builds its reply from `outcome`; recovery only needs the messages.
  */
-export function executeCommand(ledger: WasmLedger, command: Command, mode: MessageMode = "build"): Execution<unknown> {
+export function executeCommand(ledger: WasmLedger, command: Command, mode: MessageMode): Execution<unknown> {
   let outcome: unknown;
   let changed: boolean;
   switch (command[0]) {
@@ -131,7 +135,7 @@ export function executeCommand(ledger: WasmLedger, command: Command, mode: Messa
     case Op.Purge: {
       // Forgets finished reservations: no position changes, so no message.
       const purged = ledger.purge(command[1], command[2], command[3]);
-      return { outcome: purged, changed: purged > 0, messages: [], messageCount: 0, inChangeLog: false };
+      return { outcome: purged, changed: purged > 0, messages: NO_MESSAGES, messageCount: 0, inChangeLog: false };
     }
     case Op.PutLocation: {
       const result = ledger.putLocation(command[2], command[3]);
@@ -143,14 +147,11 @@ export function executeCommand(ledger: WasmLedger, command: Command, mode: Messa
       // Rare: the messages are built even when only counted.
       const before = channelFigures(ledger, ledger.channelIndexOf(command[2]));
       const result = ledger.putChannel(command[2], command[3]);
-      const built = result.changed ? channelChangeMessages(ledger, command[2], before, messageTime.format(command[1])) : [];
-      const messages = mode === "count" ? [] : built;
-      return { outcome: result, changed: result.changed, messages, messageCount: built.length, inChangeLog: false };
+      const messages = result.changed ? channelChangeMessages(ledger, command[2], before, messageTime.format(command[1])) : NO_MESSAGES;
+      return { outcome: result, changed: result.changed, messages, messageCount: messages.length, inChangeLog: false };
     }
   }
-  if (!changed) return { outcome, changed, messages: [], messageCount: 0, inChangeLog: false };
-  if (mode === "log") return { outcome, changed, messages: [], messageCount: 0, inChangeLog: true };
-  if (mode === "count") return { outcome, changed, messages: [], messageCount: countOfLastCommand(ledger), inChangeLog: false };
-  const messages = deltasOfLastCommand(ledger, messageTime.format(command[1]));
-  return { outcome, changed, messages, messageCount: messages.length, inChangeLog: false };
+  if (!changed) return { outcome, changed, messages: NO_MESSAGES, messageCount: 0, inChangeLog: false };
+  if (mode === "log") return { outcome, changed, messages: NO_MESSAGES, messageCount: 0, inChangeLog: true };
+  return { outcome, changed, messages: NO_MESSAGES, messageCount: countOfLastCommand(ledger), inChangeLog: false };
 }

@@ -116,10 +116,9 @@ export class OmnistockEngine implements Engine {
       const command = decodeCommand(payload);
       // Messages already in the delta journal are only counted, not rebuilt
       // (channel changes compare before and after, so they always build).
-      const mode = command[0] === Op.PutChannel ? "build" : "count";
-      const execution = executeCommand(ledger, command, mode);
+      const execution = executeCommand(ledger, command, "count");
       if (feed.onDisk(execution.messageCount)) feed.skip(execution.messageCount);
-      else feed.replayed(mode === "build" ? execution.messages : deltasOfLastCommand(ledger, messageTime.format(command[1])));
+      else feed.replayed(command[0] === Op.PutChannel ? execution.messages : deltasOfLastCommand(ledger, messageTime.format(command[1])));
     });
     ledger.quiet = false;
     feed.finishReplay();
