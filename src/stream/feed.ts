@@ -110,11 +110,6 @@ export class DeltaFeed {
     return this.releasedSeq;
   }
 
-  /** The writer's feed is the one that releases: the same as lastSeq. */
-  get newestReleasedSeq(): number {
-    return this.releasedSeq;
-  }
-
   /** Oldest seq a replay can still serve. */
   get oldestSeq(): number {
     return Math.max(1, this.releasedSeq - this.options.retention + 1, this.diskFirstSeq);

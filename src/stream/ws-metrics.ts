@@ -71,6 +71,6 @@ export const streamPendingKeys = summedGauge(
 export const waitingClientsSources = new Set<() => number>();
 export const streamWaitingClients = summedGauge(
   "omnistock_stream_waiting_clients",
-  "Stream clients waiting: a reset whose snapshot is being taken or stands at a seq not yet released, or a since their worker thread has not followed yet",
+  "Stream clients in a reset whose snapshot is being taken or stands at a seq not yet released",
   waitingClientsSources,
 );

@@ -12,10 +12,6 @@
 //              duplicate, no buffering of live traffic while replaying.
 //   - waiting  a reset's snapshot is taken but labelled with a seq not yet
 //              released (see ws-snapshot.ts); the feed listener starts it.
-//              Or (aheadOf) the client's `since` is released but this
-//              thread has not followed the writer that far yet (an HTTP
-//              worker's mirror trails it by a batch or a loop): the feed
-//              listener starts its replay once it has, instead of a reset.
 //   - snapshot sends reset, the snapshot entries, snapshot_end, then replays
 //              from the snapshot's seq (so the live part is gap-free too).
 //   - live     gets each released batch from the feed listener.
@@ -82,8 +78,12 @@ const CLOSE_INTERNAL_ERROR = 1011;
 export interface StreamFeed {
   /** Newest seq handed to this thread's listeners: live clients continue from here. */
   readonly lastSeq: number;
-  /** Newest seq the writer has released: lastSeq on the writer's thread; an HTTP worker's lastSeq may trail it. */
-  readonly newestReleasedSeq: number;
+  /**
+   * Hands this thread's listeners, now, whatever the writer has released and
+   * they have not had yet (an HTTP worker's mirror trails the writer until its
+   * follow loop runs). Absent on the writer's own feed, which never trails.
+   */
+  catchUp?(): void;
   readAfter(since: number, limit: number): StreamMessage[] | null;
   subscribe(listener: FeedListener): () => void;
 }
@@ -151,7 +151,6 @@ class Client {
   cursor = 0; // replay: newest seq already read from the feed
   snapshot: Snapshot | null = null;
   snapshotStarted = false; // reset frame sent
-  aheadOf = 0; // waiting: the since this thread's feed has yet to reach (0: none)
   subscription = 0; // counts subscribes: a snapshot answered for an earlier one is dropped
   readonly pending = new Map<string, Frame>(); // live and slow: newest frame per key, in seq order
   pumpScheduled = false;
@@ -239,11 +238,7 @@ function refuse(res: HttpResponse, error: HttpError, method: string): void {
 /** The stream: its clients and the feed subscription they share. */
 class Stream {
   private readonly clients = new Set<Client>();
-  /**
-   * Clients in Mode.Waiting: a reset whose snapshot is being taken, or is
-   * taken at a seq not yet released, or a since this thread has yet to follow
-   * (onBatch looks at these, not at every client).
-   */
+  /** Clients in Mode.Waiting: a reset whose snapshot is being taken, or is taken at a seq not yet released (onBatch looks at these, not at every client). */
   private readonly waiting = new Set<Client>();
   /** Subscribed clients by filter (whatever their mode: onBatch sends to live ones only). */
   private readonly index = new FilterIndex<Client>();
@@ -396,36 +391,28 @@ class Stream {
    */
   private subscribe(client: Client, filter: Filter, since: number | null): void {
     const feed = this.source.feed;
+    // A worker may trail the writer (its follow loop not run yet): a client
+    // that saw a later seq elsewhere would get a needless reset, and be told a
+    // newest seq below its own. Catching up first makes this thread's lastSeq
+    // the writer's; done before the new filter applies, so what it hands out
+    // goes to this client, if live, under its old subscription.
+    feed.catchUp?.();
     client.filter = filter;
     this.index.add(client, filter);
     client.pending.clear();
     client.snapshot = null;
     client.snapshotStarted = false;
-    client.aheadOf = 0;
     client.subscription++;
-    // Released, but not yet followed here (a worker that trails the writer,
-    // e.g. while its send loop runs): it waits for this thread, then replays.
-    // A reset would be needless, and a snapshot is the dearest answer. It is
-    // told the writer's newest seq, which is at least its since (this thread's
-    // own would read as a history that lost what the client saw).
-    const ahead = since !== null && since > feed.lastSeq && since <= feed.newestReleasedSeq;
-    client.sendValue({ type: "subscribed", seq: ahead ? feed.newestReleasedSeq : feed.lastSeq });
+    client.sendValue({ type: "subscribed", seq: feed.lastSeq });
     if (since === null) {
       client.mode = Mode.Live;
       return;
     }
     client.mode = Mode.Replay;
     client.cursor = since;
-    if (since > feed.lastSeq) {
-      if (ahead) {
-        client.aheadOf = since;
-        client.mode = Mode.Waiting;
-        return;
-      }
-      // A since beyond the newest seq cannot be continued (the client followed
-      // another history, e.g. a wiped data directory): it gets a reset too.
-      this.reset(client);
-    }
+    // A since beyond the newest seq cannot be continued (the client followed
+    // another history, e.g. a wiped data directory): it gets a reset too.
+    if (since > feed.lastSeq) this.reset(client);
     this.pump(client);
   }
 
@@ -436,7 +423,6 @@ class Stream {
     streamResets.inc();
     client.snapshot = null;
     client.snapshotStarted = false;
-    client.aheadOf = 0;
     client.mode = Mode.Waiting;
     const taken = this.source.snapshot(client.filter!);
     if (!(taken instanceof Promise)) return this.snapshotTaken(client, taken);
@@ -551,9 +537,9 @@ class Stream {
 
   /**
    * The feed listener: one released batch, fanned out to the live clients it
-   * matches. Per batch, the waiting clients are looked at (a snapshot or a
-   * replay may start), and the open ones; per message, only the matching
-   * filtered clients are (the index).
+   * matches. Per batch, the waiting clients are looked at (a snapshot may
+   * start), and the open ones; per message, only the matching filtered
+   * clients are (the index).
    */
   private onBatch(batch: readonly StreamMessage[]): void {
     const started = performance.now();
@@ -570,12 +556,6 @@ class Stream {
       if (client.snapshot !== null && lastSeq >= client.snapshot.seq) {
         client.mode = Mode.Snapshot;
         this.schedulePump(client); // not here: the engine is releasing a durable batch
-      } else if (client.aheadOf > 0 && lastSeq >= client.aheadOf) {
-        // Its since is followed now: it replays from there (this batch included,
-        // read from the feed: not being live, it gets none of it from this loop).
-        client.aheadOf = 0;
-        client.mode = Mode.Replay;
-        this.schedulePump(client);
       }
     }
     const matched = this.matched;

@@ -37,11 +37,6 @@ export class MirrorFeed implements StreamFeed {
     return this.started && this.listeners.size === 0 ? Math.max(this.followed, this.tail.newestSeq) : this.followed;
   }
 
-  /** Newest seq the writer has pushed into the shared tail (lastSeq may trail it while following). */
-  get newestReleasedSeq(): number {
-    return Math.max(this.followed, this.tail.newestSeq);
-  }
-
   /** Follows the writer's feed from `lastSeq` (released before this worker was told it is ready). */
   start(lastSeq: number): void {
     this.followed = lastSeq;
@@ -73,7 +68,8 @@ export class MirrorFeed implements StreamFeed {
     }
   }
 
-  private catchUp(): void {
+  /** Hands the listeners everything pushed into the tail that they have not had (also called by a stream's subscribe). */
+  catchUp(): void {
     const newest = this.tail.newestSeq;
     if (this.listeners.size === 0) {
       // No stream client on this worker: nothing to decode. Replays read the
