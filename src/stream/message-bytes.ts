@@ -28,18 +28,8 @@ const V_DELTA = encodedKey("delta");
 const V_CHANNEL = encodedKey("channel");
 
 // The constant start of every delta and channel message: map header, type, and the next key.
-const DELTA_HEAD = concat(new Uint8Array([0xde, 0, 12]), K_TYPE, V_DELTA, K_SKU);
-const CHANNEL_HEAD = concat(new Uint8Array([0xde, 0, 6]), K_TYPE, V_CHANNEL, K_CHANNEL);
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+const DELTA_HEAD = Buffer.concat([Uint8Array.of(0xde, 0, 12), K_TYPE, V_DELTA, K_SKU]);
+const CHANNEL_HEAD = Buffer.concat([Uint8Array.of(0xde, 0, 6), K_TYPE, V_CHANNEL, K_CHANNEL]);
 
 const writer = new MsgpackWriter();
 

@@ -45,6 +45,7 @@ import type { FeedListener } from "./feed.js";
 import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, MethodNotAllowedError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
+import { streamMessageBytes } from "./message-bytes.js";
 import { pendingKeysSources, streamClients, streamCoalesced, streamFanoutDeliveries, streamFanoutSeconds, streamResets, streamSlowClosed, waitingClientsSources } from "./ws-metrics.js";
 import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
@@ -549,7 +550,8 @@ class Stream {
     const keys: (string | undefined)[] = new Array(n);
     const frameAt = (i: number, format: Format): Frame => {
       if (format === "json") return (json[i] ??= Buffer.from(JSON.stringify(batch[i]), "utf8"));
-      return (msgpack[i] ??= packr.pack(batch[i]));
+      // The feed's own encoder (msgpackr's bytes, half its time); copied, as its result is a reused view.
+      return (msgpack[i] ??= Buffer.from(streamMessageBytes(batch[i])));
     };
     const lastSeq = batch[n - 1].seq;
     for (const client of this.waiting) {
