@@ -25,7 +25,7 @@ import { streamWaitingClients } from "../src/stream/ws-metrics.js";
 import { Snapshot } from "../src/stream/ws-snapshot.js";
 import { createStream, type RunningStream } from "../src/stream/ws-stream.js";
 import { MirrorFeed } from "../src/threads/mirror-feed.js";
-import { StreamClient, WAIT_MS, expectConsecutive } from "./support/stream-client.js";
+import { StreamClient, eventually, expectConsecutive } from "./support/stream-client.js";
 
 function delta(seq: number): DeltaMessage {
   return {
@@ -35,15 +35,6 @@ function delta(seq: number): DeltaMessage {
 }
 
 const waitingClients = async (): Promise<number> => (await streamWaitingClients.get()).values[0]?.value ?? 0;
-
-/** Resolves once `condition` holds (the server runs in this process: it gets turns while we wait). */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 describe("a since released by the writer but not yet followed by this thread", () => {
   const dir = mkdtempSync(join(tmpdir(), "omnistock-ahead-"));

@@ -18,7 +18,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import type { OmnistockEngine } from "../src/engine/engine.js";
 import { startTestEngine, type TestEngine } from "./support/engine.js";
-import { StreamClient, WAIT_MS, expectConsecutive, expectedFor, metric, ok, settledSeq, type Message } from "./support/stream-client.js";
+import { StreamClient, eventually, expectConsecutive, expectedFor, metric, ok, settledSeq, type Message } from "./support/stream-client.js";
 
 /** Stream messages retained for replays: a `since` of 1 is older than this once the prefill has run. */
 const RETENTION = 50;
@@ -68,17 +68,6 @@ function holdReleases(engine: OmnistockEngine): ReleaseHold {
 async function waitingBarrier(url: string): Promise<number> {
   await metric(url, "omnistock_stream_waiting_clients");
   return metric(url, "omnistock_stream_waiting_clients");
-}
-
-/** Polls /metrics until `name` reads `value` (a wait with a generous deadline, not a timing assertion). */
-async function untilMetric(url: string, name: string, value: number): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  let now = await metric(url, name);
-  while (now !== value) {
-    if (Date.now() > deadline) throw new Error(`${name} is ${now}, waited for ${value}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    now = await metric(url, name);
-  }
 }
 
 /**
@@ -261,8 +250,8 @@ describe("stream: a reset whose snapshot waits for its seq", () => {
     await closes.until(() => closes.closeCode !== null, "close").catch(() => undefined);
     expect(closes.closeCode).not.toBeNull();
     drops.ws.terminate(); // the TCP connection just ends
-    await untilMetric(url, "omnistock_stream_waiting_clients", 1);
-    await untilMetric(url, "omnistock_stream_clients", 2);
+    await eventually(async () => (await metric(url, "omnistock_stream_waiting_clients")) === 1, "1 waiting client");
+    await eventually(async () => (await metric(url, "omnistock_stream_clients")) === 2, "2 clients");
     await writeRound(engine, round++); // still held
 
     hold.open(); // on the writer's thread this runs the stream's feed listener here: it must not throw

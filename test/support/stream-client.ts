@@ -18,6 +18,15 @@ export type Message = any;
 
 export const WAIT_MS = 30_000; // a generous bound for a wait that should end in milliseconds (not a timing assertion)
 
+/** Resolves once `condition` holds, polling (a wait with a generous deadline, not a timing assertion). */
+export async function eventually(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A stream client that records every message and lets a test wait for a condition on them. */
 export class StreamClient {
   readonly messages: Message[] = [];
