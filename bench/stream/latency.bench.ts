@@ -434,6 +434,8 @@ const ms = (v: number): string => (Number.isNaN(v) ? "–" : v.toFixed(2));
 
 // ---------------------------------------------------------------- runs
 async function main(): Promise<void> {
+  // Build the native load processes before anything is measured (a cargo build inside the run would count as load).
+  if (SUBSCRIBER === "native" || WRITER === "native") nativeBinary("writer");
   const started = new Date();
   const load0 = loadavg()[0];
   const natsUrl = await startNats();

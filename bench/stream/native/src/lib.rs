@@ -1,7 +1,8 @@
 //! What the native load processes of `npm run bench:stream` share
-//! (`subscribers.rs` and `writer.rs`, each one thread over epoll): the wait
-//! for the next events, so that both retry an interrupted wait and report a
-//! failed one alike.
+//! (`subscribers.rs` and `writer.rs`, each one thread over epoll): the clock
+//! both stamp times with, the wait for the next events (so that both retry an
+//! interrupted wait and report a failed one alike), registering a descriptor,
+//! and finding bytes in a buffer.
 
 use std::io::{self, ErrorKind};
 
@@ -19,4 +20,35 @@ pub fn wait_events(epoll: i32, events: &mut [libc::epoll_event]) -> io::Result<&
             return Err(e);
         }
     }
+}
+
+/// Nanoseconds on CLOCK_MONOTONIC, the clock of `process.hrtime.bigint()`.
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Milliseconds, as `Number(process.hrtime.bigint()) / 1e6`.
+pub fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Adds `fd` to `epoll` for reading, its events carrying `token`.
+pub fn watch(epoll: i32, fd: i32, token: u64) -> io::Result<()> {
+    let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
+    // SAFETY: a valid event; the kernel checks the descriptors.
+    if unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut event) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Where `needle` first occurs in `haystack` at or after `from`.
+pub fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if from >= haystack.len() {
+        return None;
+    }
+    haystack[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from)
 }

@@ -30,7 +30,7 @@ use std::net::TcpStream;
 use std::os::unix::io::AsRawFd;
 use std::process::exit;
 
-use omnistock_bench_stream::wait_events;
+use omnistock_bench_stream::{find, ms, now_ns, wait_events, watch};
 
 const HOST: &str = "127.0.0.1";
 /// Upgrades in flight at once while connecting.
@@ -45,14 +45,6 @@ const EVENTS_MAX: usize = 1024;
 const OPEN_SUBSCRIBE: &[u8] = b"{\"op\":\"subscribe\"}";
 const SUBSCRIBED_PREFIX: &[u8] = b"{\"type\":\"subscribed\"";
 const STDIN_TOKEN: u64 = u64::MAX;
-
-/// Milliseconds on CLOCK_MONOTONIC, computed as `Number(process.hrtime.bigint()) / 1e6` is.
-fn now_ms() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid timespec; CLOCK_MONOTONIC always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64) as f64 / 1e6
-}
 
 /// A masked client frame (mask key 0: the payload is sent as it is).
 fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
@@ -83,10 +75,6 @@ fn emit(line: &str) {
 fn fail(message: &str) -> ! {
     emit(&format!("{{\"event\":\"failed\",\"message\":{:?}}}", message));
     exit(1);
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Everything measured, over all clients (the module-level state of subscribers.ts).
@@ -130,7 +118,7 @@ impl Client {
         let n = buf.len();
         let mut at = 0;
         if !self.upgraded {
-            let Some(end) = find(&buf, b"\r\n\r\n") else {
+            let Some(end) = find(&buf, b"\r\n\r\n", 0) else {
                 self.carry = buf;
                 return 0;
             };
@@ -267,11 +255,7 @@ struct Load {
 
 impl Load {
     fn watch(&self, fd: i32, token: u64) {
-        let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
-        // SAFETY: a valid epoll fd and event.
-        if unsafe { libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, fd, &mut event) } != 0 {
-            fail(&format!("epoll_ctl: {}", io::Error::last_os_error()));
-        }
+        watch(self.epoll, fd, token).unwrap_or_else(|e| fail(&format!("epoll_ctl: {}", e)));
     }
 
     /// Opens clients while fewer than CONNECT_BATCH upgrades are in flight.
@@ -317,7 +301,7 @@ impl Load {
                     break;
                 }
                 Ok(n) => {
-                    let t = now_ms();
+                    let t = ms(now_ns());
                     client.carry.extend_from_slice(&self.buf[..n]);
                     client.parse(t, &mut self.rec, &mut subscribed);
                     if n < self.buf.len() {

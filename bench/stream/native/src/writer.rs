@@ -22,42 +22,22 @@ use std::net::TcpStream;
 use std::os::unix::io::AsRawFd;
 use std::process::exit;
 
-use omnistock_bench_stream::wait_events;
+use omnistock_bench_stream::{find, ms, now_ns, wait_events, watch};
 
 const SCATTER: u64 = 7919; // prime: i × SCATTER mod positions visits every position once per round
 const EVENTS_MAX: usize = 256;
 const TIMER_TOKEN: u64 = u64::MAX;
 const READ_BYTES: usize = 256 * 1024;
 
-fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// Milliseconds, as `Number(process.hrtime.bigint()) / 1e6`.
-fn ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
-}
-
 fn fail(message: &str) -> ! {
     eprintln!("writer failed: {}", message);
     exit(1);
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if from >= haystack.len() {
-        return None;
-    }
-    haystack[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from)
 }
 
 struct Connection {
     stream: TcpStream,
     buf: Vec<u8>,
     sent_ns: u64, // the request in flight: when it was sent
-    busy: bool,
 }
 
 struct Writer {
@@ -120,12 +100,8 @@ impl Writer {
         let stream = TcpStream::connect((self.host.as_str(), self.port)).unwrap_or_else(|e| fail(&format!("connect: {}", e)));
         stream.set_nodelay(true).unwrap_or_else(|e| fail(&format!("nodelay: {}", e)));
         let id = self.connections.len();
-        let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: id as u64 };
-        // SAFETY: valid epoll fd, socket fd and event.
-        if unsafe { libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, stream.as_raw_fd(), &mut event) } != 0 {
-            fail(&format!("epoll_ctl: {}", io::Error::last_os_error()));
-        }
-        self.connections.push(Connection { stream, buf: Vec::new(), sent_ns: 0, busy: false });
+        watch(self.epoll, stream.as_raw_fd(), id as u64).unwrap_or_else(|e| fail(&format!("epoll_ctl: {}", e)));
+        self.connections.push(Connection { stream, buf: Vec::new(), sent_ns: 0 });
         id
     }
 
@@ -141,7 +117,6 @@ impl Writer {
         request.extend_from_slice(&body);
         let id = self.connection();
         let c = &mut self.connections[id];
-        c.busy = true;
         c.sent_ns = now_ns();
         // Blocking write: a request body (a few KiB) always fits a fresh loopback socket's buffer.
         c.stream.set_nonblocking(false).ok();
@@ -221,7 +196,6 @@ impl Writer {
             fail("bytes after an answer");
         }
         let sent_ns = c.sent_ns;
-        c.busy = false;
         // {"applied":n,"positions":[{"sku":"…","location":"…",…,"version":v},…]}: ids hold no escapes here.
         let mut at = 0;
         let mut seen = 0;
@@ -283,11 +257,7 @@ impl Writer {
     }
 
     fn run(&mut self) -> ! {
-        let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: TIMER_TOKEN };
-        // SAFETY: valid fds.
-        if unsafe { libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, self.timer, &mut event) } != 0 {
-            fail(&format!("epoll_ctl: {}", io::Error::last_os_error()));
-        }
+        watch(self.epoll, self.timer, TIMER_TOKEN).unwrap_or_else(|e| fail(&format!("epoll_ctl: {}", e)));
         self.first_send_ns = now_ns();
         self.end_ns = self.first_send_ns + (self.seconds * 1e9) as u64;
         self.tick();
