@@ -3,9 +3,12 @@
 // crc32 of a view), a hold's journal record (encodeCommand against
 // msgpackr's pack), a stream delta (writeStreamMessage against pack), a
 // reservation answer (reservationJson against JSON.stringify), and a short
-// copy (copyBytes against set() of a subarray). These are the figures behind
-// the comments of src/journal/crc32.ts, src/msgpack-writer.ts,
-// src/engine/reply-json.ts and src/copy-bytes.ts.
+// copy (copyBytes against set() of a subarray), and a 13-character id written
+// into the ledger's shared memory as WasmLedger's key() does (a charCodeAt
+// loop) against the native writers, and four characters per 32-bit store.
+// These are the figures behind the comments of src/journal/crc32.ts,
+// src/msgpack-writer.ts, src/engine/reply-json.ts, src/copy-bytes.ts and the
+// id-encoding notes in bench/RESULTS.md.
 //
 // Run: npm run build && node dist/bench/encode.bench.js
 
@@ -36,6 +39,42 @@ const writer = new MsgpackWriter();
 const source = Buffer.alloc(256, 3);
 const target = Buffer.alloc(256);
 let sink = 0;
+// Ids as the server's parser hands them over (flat strings from JSON.parse), into a shared memory.
+const ids = JSON.parse(JSON.stringify(Array.from({ length: 1024 }, (_, i) => `order-${1_000_000 + i}`))) as string[];
+const shared = new SharedArrayBuffer(4096);
+const sharedBytes = new Uint8Array(shared);
+const sharedBuffer = Buffer.from(shared);
+const sharedWords = new Uint32Array(shared);
+const encoder = new TextEncoder();
+let next = 0;
+const nextId = (): string => ids[next++ & 1023];
+/** WasmLedger's key(): ASCII by a plain loop (a non-ASCII id goes to encodeInto there). */
+function keyLoop(at: number, id: string): number {
+  const n = id.length;
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    sharedBytes[at + i] = c;
+  }
+  return n;
+}
+/** The same, four characters per store (at 4-aligned). */
+function keyWords(at: number, id: string): number {
+  const n = id.length;
+  let i = 0;
+  let w = at >> 2;
+  for (; i + 4 <= n; i += 4) {
+    const a = id.charCodeAt(i), b = id.charCodeAt(i + 1), c = id.charCodeAt(i + 2), d = id.charCodeAt(i + 3);
+    if ((a | b | c | d) >= 0x80) return -1;
+    sharedWords[w++] = a | (b << 8) | (c << 16) | (d << 24);
+  }
+  for (; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    sharedBytes[at + i] = c;
+  }
+  return n;
+}
 
 const bench = new Bench({ time: Number(process.env.BENCH_TIME_MS ?? 500), warmupTime: 100 });
 const add = (name: string, body: () => void): void => {
@@ -55,6 +94,11 @@ add("reservation answer|omnistock (reservationJson)", () => (sink ^= reservation
 add("reservation answer|baseline (JSON.stringify)", () => (sink ^= JSON.stringify(reservation).length));
 add("copy 25 bytes|omnistock (copyBytes)", () => copyBytes(target, 8, source, 3, 28));
 add("copy 25 bytes|baseline (set of a subarray)", () => target.set(source.subarray(3, 28), 8));
+add("13-character id into shared memory|omnistock (charCodeAt loop)", () => (sink ^= keyLoop(1024, nextId())));
+add("13-character id into shared memory|baseline (Buffer write, utf8)", () => (sink ^= sharedBuffer.write(nextId(), 1024, 256, "utf8")));
+add("13-character id into shared memory|other (Buffer write, latin1)", () => (sink ^= sharedBuffer.write(nextId(), 1024, 256, "latin1")));
+add("13-character id into shared memory|other (TextEncoder encodeInto)", () => (sink ^= encoder.encodeInto(nextId(), sharedBytes.subarray(1024, 1280)).written));
+add("13-character id into shared memory|other (4 characters per store)", () => (sink ^= keyWords(1024, nextId())));
 
 await bench.run();
 console.log("| encoding | system | ns per op | × baseline |");

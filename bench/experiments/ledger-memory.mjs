@@ -8,6 +8,8 @@
 // Run: npm run build && node bench/experiments/ledger-memory.mjs [seconds]
 //   BENCH_IDS=reused  ids made once and reused (8 sets, each purged before it
 //                     comes back) instead of fresh strings per batch.
+//   BENCH_ROWS=0,2    only these rows (indexes into the table), e.g. 0 for one
+//                     ledger alone, with the caches to itself.
 
 import { WasmLedger } from "../../dist/src/ledger/wasm-ledger.js";
 
@@ -48,12 +50,13 @@ function row(name, skus, picks, reservationsMax) {
   return { name, ledger, lines, ms: 0, pairs: 0 };
 }
 
-const rows = [
-  row("100 SKUs (all in cache), 40k-reservation table", 100, uniformPicks, 4 * BATCH),
-  row("20k SKUs, Zipf (the ledger bench), 40k table", 20_000, zipfPicks, 4 * BATCH),
-  row("20k SKUs, Zipf, 1M-reservation table", 20_000, zipfPicks, 1 << 20),
-  row("20k SKUs, uniform, 40k table", 20_000, uniformPicks, 4 * BATCH),
+const allRows = [ // made only when chosen
+  () => row("100 SKUs (all in cache), 40k-reservation table", 100, uniformPicks, 4 * BATCH),
+  () => row("20k SKUs, Zipf (the ledger bench), 40k table", 20_000, zipfPicks, 4 * BATCH),
+  () => row("20k SKUs, Zipf, 1M-reservation table", 20_000, zipfPicks, 1 << 20),
+  () => row("20k SKUs, uniform, 40k table", 20_000, uniformPicks, 4 * BATCH),
 ];
+const rows = (process.env.BENCH_ROWS ? process.env.BENCH_ROWS.split(",").map((i) => allRows[Number(i)]) : allRows).map((make) => make());
 let counter = 0;
 const makeIds = () => JSON.parse(JSON.stringify(Array.from({ length: BATCH }, () => `order-${counter++}`)));
 const reused = Array.from({ length: 8 }, makeIds);
