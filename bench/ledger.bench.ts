@@ -19,6 +19,7 @@ import { ReferenceLedger } from "../src/ledger/reference-model.js";
 import type { HoldLine, PositionFigures, StockLedger } from "../src/ledger/types.js";
 import { WasmLedger } from "../src/ledger/wasm-ledger.js";
 import { LedgerStatus } from "../src/ledger/status.js";
+import { zipfPicks } from "./picks.js";
 
 const BATCH = 10_000;
 const SKUS = 20_000;
@@ -37,25 +38,7 @@ function stock(ledger: StockLedger): void {
 
 // Storefront traffic is Zipfian: a few SKUs get most of it. Picks are drawn
 // once (seeded) with s = 1 over all SKUs, so both systems see the same keys.
-function zipfPicks(n: number, seed: number): number[] {
-  const weights = Array.from({ length: SKUS }, (_, i) => 1 / (i + 1));
-  const total = weights.reduce((a, b) => a + b, 0);
-  const cdf: number[] = [];
-  let acc = 0;
-  for (const w of weights) cdf.push((acc += w / total));
-  let state = seed;
-  const random = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
-  return Array.from({ length: n }, () => {
-    const u = random();
-    let lo = 0, hi = SKUS - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < u) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-  });
-}
-const picks = zipfPicks(65_536 * 5, 42);
+const picks = zipfPicks(65_536 * 5, SKUS, 42);
 
 // Pre-built inputs, so the loop measures the ledger and not string building.
 const oneLine: HoldLine[][] = Array.from({ length: 65_536 }, (_, i) => [{ sku: skuIds[picks[i]], location: LOCATIONS[i % 5], qty: 1 }]);

@@ -12,31 +12,12 @@
 //                     ledger alone, with the caches to itself.
 
 import { WasmLedger } from "../../dist/src/ledger/wasm-ledger.js";
+import { uniformPicks, zipfPicks } from "../../dist/bench/picks.js";
 
 const LOCATIONS = ["store-0001", "store-0002", "store-0003", "dc-east", "dc-west"];
 const BATCH = 10_000;
 const NOW = 1_700_000_000_000;
 const REUSED_IDS = process.env.BENCH_IDS === "reused";
-
-function zipfPicks(n, skus) {
-  const cdf = [];
-  let total = 0;
-  for (let i = 0; i < skus; i++) total += 1 / (i + 1);
-  let acc = 0;
-  for (let i = 0; i < skus; i++) cdf.push((acc += 1 / (i + 1) / total));
-  let state = 42;
-  return Array.from({ length: n }, () => {
-    const u = (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296;
-    let lo = 0, hi = skus - 1;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < u) lo = mid + 1; else hi = mid; }
-    return lo;
-  });
-}
-
-function uniformPicks(n, skus) {
-  let state = 7;
-  return Array.from({ length: n }, () => Math.floor(((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296) * skus));
-}
 
 function row(name, skus, picks, reservationsMax) {
   const skuIds = Array.from({ length: skus }, (_, i) => `SKU-${String(i).padStart(6, "0")}`);
@@ -46,7 +27,7 @@ function row(name, skus, picks, reservationsMax) {
     for (let i = s; i < Math.min(s + 2000, skus); i++) for (const location of LOCATIONS) items.push({ sku: skuIds[i], location, onHand: 1e9 });
     ledger.setStock(items);
   }
-  const lines = picks(65_536, skus).map((p, i) => [{ sku: skuIds[p], location: LOCATIONS[i % 5], qty: 1 }]);
+  const lines = picks(65_536, skus, picks === zipfPicks ? 42 : 7).map((p, i) => [{ sku: skuIds[p], location: LOCATIONS[i % 5], qty: 1 }]);
   return { name, ledger, lines, ms: 0, pairs: 0 };
 }
 
