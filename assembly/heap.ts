@@ -113,23 +113,26 @@ export function heapPop(): void { heapRemoveAt(0); }
 
 // ── removals in a batch (a purge) ─────────────────────────────────────────
 // Taking k entries out one at a time costs k sifts of up to depth levels;
-// rebuilding costs a pass over all n entries and a heapify. So a purge takes
-// entries out one at a time until those have cost about a rebuild
-// (removals × depth ≥ n), then only marks the rest (record END, key kept,
-// so the heap stays ordered) and rebuilds once when it ends. Marks never
-// outlive the purge command, and which way an entry leaves depends on the
-// ledger's state alone: replay reproduces it.
+// rebuilding costs a pass over all n entries and a heapify. A purge counts
+// the entries it will take out first, so it chooses once: one at a time when
+// k × depth < n, else it only marks them (record MARKED, key kept, so the heap
+// stays ordered) and rebuilds once when it ends. Marks never outlive the
+// purge command, and which way an entry leaves depends on the ledger's state
+// alone: replay reproduces it.
 const MARKED: u32 = 0xFFFFFFFF;
-let dropRemoved: u32 = 0;
+let dropByMarking = false;
+let dropPlanned: u32 = 0;
 let dropMarked: u32 = 0;
 
 /** Levels of a 4-ary heap of n ≥ 1 entries. */
 @inline function depthOf(n: u32): u32 { return ((31 - clz<u32>(n)) >> 1) + 1; }
 
-/** Starts a batch of removals. */
-export function heapDropBegin(): void {
+/** Starts a batch of `removals` heap removals (heapDrop calls of records that have an entry). */
+export function heapDropBegin(removals: u32): void {
   assert(dropMarked == 0, "a batch of heap removals inside another");
-  dropRemoved = 0;
+  const n = hget(H_HEAP);
+  dropByMarking = n > 0 && <u64>removals * depthOf(n) >= <u64>n;
+  dropPlanned = removals;
 }
 
 /** Takes reservation r's entry out of the heap, if it has one (a purge, before the record is reused). */
@@ -137,10 +140,8 @@ export function heapDrop(r: u32): void {
   const rec = resAddr(r);
   const slot = load<u32>(rec, R_HEAP);
   if (slot == 0) return;
-  const n = hget(H_HEAP);
-  if (dropMarked == 0 && dropRemoved * depthOf(n) < n) {
+  if (!dropByMarking) {
     heapRemoveAt(slot - 1);
-    dropRemoved++;
     return;
   }
   store<u32>(entryAddr(slot - 1), MARKED, E_RES);
@@ -150,6 +151,8 @@ export function heapDrop(r: u32): void {
 
 /** Ends a batch of removals: the marked entries leave, the rest keep their order of expiry. */
 export function heapDropEnd(): void {
+  assert(!dropByMarking || dropMarked == dropPlanned, "a purge took out other heap entries than it counted");
+  dropByMarking = false;
   if (dropMarked == 0) return;
   const n = hget(H_HEAP);
   let kept: u32 = 0;

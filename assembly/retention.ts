@@ -100,10 +100,30 @@ function release(r: u32): void {
   hset(H_RES_FREE_COUNT, hget(H_RES_FREE_COUNT) + 1);
 }
 
+/**
+ * How many of the reservations the purge (nowMs, retentionMs, limit) will free
+ * still have an expiry-heap entry: a walk of the FIFO by the purge's own rule,
+ * so the heap removals are chosen once (heapDropBegin).
+ */
+function heapEntriesDue(nowMs: f64, retentionMs: f64, limit: u32): u32 {
+  let legacyLast = hget(H_LEGACY_LAST);
+  let entries: u32 = 0;
+  let r = hget(H_FINISHED_HEAD);
+  for (let k: u32 = 0; k < limit && r != END; k++) {
+    // Within the legacy prefix every entry is due when the first after it is.
+    const at = legacyLast == END ? load<f64>(resAddr(r), R_FINISHED) : headFinishedAt(r);
+    if (!(at + retentionMs <= nowMs)) break;
+    if (load<u32>(resAddr(r), R_HEAP) != 0) entries++;
+    if (r == legacyLast) legacyLast = END;
+    r = load<u32>(resAddr(r), R_NEXT);
+  }
+  return entries;
+}
+
 /** Purges up to `limit` reservations finished at least retentionMs before nowMs, oldest first; returns how many. */
 export function purgeDue(nowMs: f64, retentionMs: f64, limit: u32): u32 {
   let n: u32 = 0;
-  heapDropBegin();
+  heapDropBegin(heapEntriesDue(nowMs, retentionMs, limit));
   while (n < limit) {
     const r = hget(H_FINISHED_HEAD);
     if (r == END) break;
