@@ -1,4 +1,4 @@
-// Proves the WebSocket stream of SPEC section 5 against the real engine and server on 127.0.0.1: filters (skus, locations, channels), replay with `since` (gap-free and in seq order into live, also while writes race the replay), reset + snapshot when `since` is older than retention, msgpack both ways, auth by ?token= and header (401/403 before upgrading), invalid subscribes answered without harm, a paused client under a 1,000,000-delta flood keeping the server's memory bounded (issue 3: under 100 MB) (coalesced newest state per key, or closed with 4008), and consecutive seqs for an unfiltered subscriber over a mixed workload.
+// Proves the WebSocket stream of SPEC section 5 against the real engine and server on 127.0.0.1: filters (skus, locations, channels), replay with `since` (gap-free and in seq order into live, also while writes race the replay), reset + snapshot when `since` is older than retention, msgpack both ways, auth by ?token= and header (401/403 before upgrading), invalid subscribes answered without harm, a paused client under a 1,000,000-delta flood keeping the server's memory bounded (issue 3: under 100 MB) (coalesced newest state per key, or closed with 4008), one batch never putting more than 1 MiB and a frame into a congested socket buffer, and consecutive seqs for an unfiltered subscriber over a mixed workload.
 
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +7,8 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { OmnistockEngine } from "../src/engine/engine.js";
-import { streamPendingKeys } from "../src/stream/ws-metrics.js";
+import { SOCKET_BUFFERED_BYTES_MAX } from "../src/stream/ws-stream.js";
+import { streamBufferedBytes, streamPendingKeys } from "../src/stream/ws-metrics.js";
 import { startTestEngine, type TestEngine } from "./support/engine.js";
 import { StreamClient, expectConsecutive, expectedFor, metric, ok, settledSeq, type Message } from "./support/stream-client.js";
 
@@ -427,12 +428,15 @@ async function memory(server: TestEngine): Promise<number> {
   return m.heapUsed + m.external + (await server.running.workerHeapBytes());
 }
 
-async function pendingKeys(url: string): Promise<number> {
-  if (!threaded) return (await streamPendingKeys.get()).values[0]?.value ?? 0;
+/** A summed stream gauge: read in process, or from /metrics when workers hold the clients. */
+async function streamGauge(url: string, gauge: typeof streamPendingKeys, name: string): Promise<number> {
+  if (!threaded) return (await gauge.get()).values[0]?.value ?? 0;
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith("omnistock_stream_pending_keys "));
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return line === undefined ? 0 : Number(line.split(" ")[1]);
 }
+const pendingKeys = (url: string) => streamGauge(url, streamPendingKeys, "omnistock_stream_pending_keys");
+const bufferedBytes = (url: string) => streamGauge(url, streamBufferedBytes, "omnistock_stream_socket_buffered_bytes");
 
 const MiB = 1024 * 1024;
 /** Rounds of 1,000 deltas the paused client sits through: issue 3's million. */
@@ -491,6 +495,40 @@ describe("slow clients", () => {
         expect({ ...m, type: undefined, seq: undefined, ts: undefined }).toEqual({ ...read, type: undefined, seq: undefined, ts: undefined });
       }
       console.log(`paused client received ${received.length} of ${FLOOD_ROUNDS * 1000} deltas after resuming (newest state of all 1,000 keys)`);
+    } finally {
+      for (const c of clients.splice(0)) c.ws.terminate();
+      await server.close();
+    }
+  });
+
+  test("one batch of 10,000 deltas leaves at most 1 MiB and a frame in a congested client's socket buffer; the rest is coalesced", async () => {
+    const server = await startTestEngine();
+    try {
+      const engine = server.running.engine;
+      const slow = await open(server.url);
+      slow.subscribe();
+      await slow.subscribed();
+      (slow.ws as any)._socket.pause();
+      // Rounds of 1,000 deltas (about 0.2 MB) until the kernel takes no more and uWS holds the
+      // rest: some bytes buffered, under 1 MiB, nothing parked yet.
+      let rounds = 0;
+      while ((await bufferedBytes(server.url)) === 0) {
+        if (++rounds > 500) expect.fail("the paused client's socket never filled");
+        await writeRounds(engine, 100, 10, 1, rounds * 1000);
+      }
+      const before = await bufferedBytes(server.url);
+      expect(before).toBeLessThan(SOCKET_BUFFERED_BYTES_MAX);
+      expect(await pendingKeys(server.url)).toBe(0);
+      // One command, so one released batch, of about 2.3 MB of frames.
+      const items = [];
+      for (let s = 0; s < 1000; s++) for (let l = 0; l < 10; l++) items.push({ sku: `B${s}`, location: `L${l}`, onHand: 1 + s + l });
+      await ok(engine.setStock(items));
+      await settledSeq(engine);
+      const after = await bufferedBytes(server.url);
+      console.log(`congested client: ${before} bytes buffered after ${rounds} rounds; ${after} after a batch of 10,000 deltas; ${await pendingKeys(server.url)} keys parked`);
+      // Each frame is a few hundred bytes; without the per-batch bound all 2.3 MB would be in uWS's buffer.
+      expect(after).toBeLessThanOrEqual(SOCKET_BUFFERED_BYTES_MAX + 1024);
+      expect(await pendingKeys(server.url)).toBeGreaterThan(0); // what did not fit was parked
     } finally {
       for (const c of clients.splice(0)) c.ws.terminate();
       await server.close();

@@ -74,3 +74,11 @@ export const streamWaitingClients = summedGauge(
   "Stream clients in a reset whose snapshot is being taken or stands at a seq not yet released",
   waitingClientsSources,
 );
+
+/** Sources of the socket-buffered-bytes gauge. */
+export const bufferedBytesSources = new Set<() => number>();
+export const streamBufferedBytes = summedGauge(
+  "omnistock_stream_socket_buffered_bytes",
+  "Bytes uWS holds for stream clients whose sockets take no more, over all clients: past 1 MiB a client's messages are coalesced instead, so each client's share stays within 1 MiB and a frame",
+  bufferedBytesSources,
+);

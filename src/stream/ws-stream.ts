@@ -46,7 +46,7 @@ import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, MethodNotAllowedError, NotReadyError } from "../server/errors.js";
 import type { StreamMessage } from "./messages.js";
 import { streamMessageBytes } from "./message-bytes.js";
-import { pendingKeysSources, streamClients, streamCoalesced, streamFanoutDeliveries, streamFanoutSeconds, streamResets, streamSlowClosed, waitingClientsSources } from "./ws-metrics.js";
+import { bufferedBytesSources, pendingKeysSources, streamClients, streamCoalesced, streamFanoutDeliveries, streamFanoutSeconds, streamResets, streamSlowClosed, waitingClientsSources } from "./ws-metrics.js";
 import { FilterIndex } from "./ws-filter-index.js";
 import { takeSnapshot, type Snapshot } from "./ws-snapshot.js";
 import { StreamRequestError, matches, parseSubscribe, type Filter } from "./ws-subscription.js";
@@ -259,6 +259,11 @@ class Stream {
     for (const client of this.clients) total += client.pending.size;
     return total;
   };
+  readonly bufferedBytes = (): number => {
+    let total = 0;
+    for (const client of this.clients) total += client.ws.getBufferedAmount();
+    return total;
+  };
   /** Clients in Mode.Waiting (the omnistock_stream_waiting_clients gauge): a closed client must not stay counted. */
   readonly waitingClients = (): number => this.waiting.size;
 
@@ -268,6 +273,7 @@ class Stream {
   ) {
     pendingKeysSources.add(this.pendingKeys);
     waitingClientsSources.add(this.waitingClients);
+    bufferedBytesSources.add(this.bufferedBytes);
   }
 
   get size(): number {
@@ -303,6 +309,7 @@ class Stream {
     this.unsubscribe = null;
     pendingKeysSources.delete(this.pendingKeys);
     waitingClientsSources.delete(this.waitingClients);
+    bufferedBytesSources.delete(this.bufferedBytes);
     for (const client of [...this.clients]) client.ws.end(CLOSE_GOING_AWAY, "server shutting down");
   }
 
