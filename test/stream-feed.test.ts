@@ -3,7 +3,7 @@
 // messages leave only after durability; and after a restart the retained
 // messages and the seq are the same (replay regenerates, never repeats or skips).
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -233,6 +233,50 @@ describe("delta feed", () => {
     expect(rebuilt.feed.lastSeq).toBe(live.length);
     expect(rebuilt.feed.readAfter(0, 10_000)).toEqual(live);
     await rebuilt.close();
+  });
+
+  it("restarts the retained messages after the snapshot when they were lost or end before it: seqs stay the journal's lsns, older replays reset", async () => {
+    for (const loss of ["deltas/ removed", "deltas/ from before the snapshot"]) {
+      const dataDir = freshDataDir();
+      const clock = { now: NOON };
+      const first = engineAt(dataDir, clock);
+      await first.recover();
+      for (let i = 0; i < 30; i++) await first.adjustStock([{ sku: `S${i % 5}`, location: "s1", delta: 1 }]);
+      await released();
+      await first.feed.flushDisk(true);
+      await first.close();
+      const older = join(dataDir, "deltas-30");
+      cpSync(join(dataDir, "deltas"), older, { recursive: true });
+      const second = engineAt(dataDir, clock);
+      await second.recover();
+      for (let i = 0; i < 20; i++) await second.adjustStock([{ sku: `S${i % 5}`, location: "s1", delta: 1 }]);
+      await released();
+      await second.snapshotNow(); // the snapshot stands at seq 50
+      for (let i = 0; i < 5; i++) await second.adjustStock([{ sku: `S${i}`, location: "s2", delta: 1 }]);
+      await released();
+      const live = second.feed.readAfter(50, 100)!;
+      expect(live.map((m) => m.seq), loss).toEqual([51, 52, 53, 54, 55]);
+      await second.close();
+
+      rmSync(join(dataDir, "deltas"), { recursive: true, force: true });
+      if (loss === "deltas/ from before the snapshot") renameSync(older, join(dataDir, "deltas")); // ends at seq 30
+      // Twice: the second start counts what the first one rebuilt.
+      for (let start = 0; start < 2; start++) {
+        const again = engineAt(dataDir, clock);
+        await again.recover();
+        expect(again.feed.lastSeq, loss).toBe(55);
+        expect(again.feed.oldestSeq, loss).toBe(51);
+        expect(again.feed.readAfter(0, 100), loss).toBeNull(); // from before the snapshot: a reset
+        expect(again.feed.readAfter(50, 100), `${loss}, start ${start}`).toEqual(live);
+        expect(again.feed.readAfter(52, 100)!.map((m) => m.seq), loss).toEqual([53, 54, 55]);
+        if (start === 1) {
+          await again.adjustStock([{ sku: "S0", location: "s1", delta: 1 }]);
+          await released();
+          expect(again.feed.readAfter(52, 100)!.map((m) => m.seq), loss).toEqual([53, 54, 55, 56]);
+        }
+        await again.close();
+      }
+    }
   });
 
   it("answers null for a since older than retention, and serves older messages from disk past the memory tail", async () => {

@@ -85,6 +85,7 @@ export class OmnistockEngine implements Engine {
       dir: join(options.dataDir, "deltas"),
       retention: options.streamRetention ?? 1_000_000,
       memoryTail: options.streamMemoryTail ?? 100_000,
+      log: this.log,
     });
   }
 

@@ -8,9 +8,10 @@
 // so after a crash the engine regenerates any it had not yet written, with
 // the same seq and the same content.
 
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { Packr } from "msgpackr";
-import { Journal, readJournal } from "../journal/journal.js";
+import { Journal, readJournal, segmentFileName } from "../journal/journal.js";
 import type { PositionFigures } from "../ledger/types.js";
 import type { WasmLedger } from "../ledger/wasm-ledger.js";
 import { MsgpackWriter } from "../msgpack-writer.js";
@@ -23,6 +24,7 @@ export interface FeedOptions {
   dir: string; // the delta journal's directory
   retention: number; // messages kept for replay (on disk)
   memoryTail: number; // newest messages also kept in memory
+  log?: (message: string) => void;
 }
 
 export type FeedListener = (messages: readonly StreamMessage[]) => void;
@@ -128,8 +130,20 @@ export class DeltaFeed {
     // Only the last segment need be read to find (and repair) the end.
     const lastFirst = segments.length > 0 ? segments[segments.length - 1] : 1;
     const read = readJournal(dir, lastFirst - 1, () => undefined);
-    this.diskLastSeq = segments.length > 0 ? read.lastLsn : 0;
-    this.diskFirstSeq = segments.length > 0 ? segments[0] : 1;
+    let diskLast = segments.length > 0 ? read.lastLsn : 0;
+    if (diskLast < snapshotSeq) {
+      // The retained messages end before the snapshot (deltas/ lost, or
+      // restored from an older copy than the snapshot): the seqs between can
+      // never be rebuilt, since their commands are inside the snapshot. The
+      // delta journal's lsn must stay the seq, so it restarts right after the
+      // snapshot, and a replay from before it gets a reset.
+      for (const first of segments) rmSync(join(dir, segmentFileName(first)));
+      if (segments.length > 0) this.options.log?.(`stream: retained messages ended at seq ${diskLast}, before the snapshot's ${snapshotSeq}; replays from before seq ${snapshotSeq + 1} get a reset`);
+      segments.length = 0;
+      diskLast = snapshotSeq;
+    }
+    this.diskLastSeq = diskLast;
+    this.diskFirstSeq = segments.length > 0 ? segments[0] : diskLast + 1;
     this.nextSeq = snapshotSeq + 1;
     this.releasedSeq = snapshotSeq;
     // No fsync per flush: these messages are rebuilt from the command journal
