@@ -330,6 +330,33 @@ describe("HTTP API, open server", () => {
       expectError(badPack, 400, "invalid_request");
     });
 
+    test("a JSON number that is not an integer is 400 even where JSON.parse rounds it to one; 1.0 and 1e3 are integers", async () => {
+      await api.setStock([{ sku: "rounded", location: "l", onHand: 1 }]);
+      for (const literal of ["2.9999999999999999", "1.0000000000000001", "1e-400", "3000000000000000001e-18"]) {
+        const raw = `{"items":[{"sku":"rounded","location":"l","delta":${literal}}]}`;
+        expectError(await api.post("/v1/stock/adjust", undefined, { raw, contentType: JSON_TYPE }), 400, "invalid_request", new RegExp(`^body: ${literal.replace(".", "\\.")} is not an integer`));
+      }
+      expect((await api.at("rounded", "l")).body).toMatchObject({ onHand: 1, version: 1 });
+      const whole = await api.post("/v1/stock/adjust", undefined, { raw: '{"items":[{"sku":"rounded","location":"l","delta":2.0},{"sku":"rounded","location":"l","delta":1e1},{"sku":"rounded","location":"l","delta":-1.0e1}]}', contentType: JSON_TYPE });
+      expect(whole.status).toBe(200);
+      expect((await api.at("rounded", "l")).body).toMatchObject({ onHand: 1 + 2 + 10 - 10, version: 2 });
+      // A point inside a string is no number.
+      const ids = await api.post("/v1/stock", undefined, { raw: '{"items":[{"sku":"v1.0000000000000001","location":"l.\\"2.9999999999999999","onHand":3}]}', contentType: JSON_TYPE });
+      expect(ids.status).toBe(200);
+      expect(ids.body.positions[0]).toMatchObject({ sku: "v1.0000000000000001", location: 'l."2.9999999999999999', onHand: 3 });
+    });
+
+    test("msgpack integers in 64-bit form (0xcf, 0xd3, as msgpackr writes a BigInt) are integers; past the range they are 400", async () => {
+      const ok = await api.post("/v1/stock", { items: [{ sku: "i64", location: "l", onHand: 5n }] }, { msgpack: true });
+      expect(ok.status).toBe(200);
+      expect(ok.body.positions[0]).toMatchObject({ sku: "i64", onHand: 5 });
+      const down = await api.post("/v1/stock/adjust", { items: [{ sku: "i64", location: "l", delta: -2n }] }, { msgpack: true });
+      expect(down.status).toBe(200);
+      expect(down.body.positions[0]).toMatchObject({ onHand: 3 });
+      expectError(await api.post("/v1/stock", { items: [{ sku: "i64", location: "l", onHand: 2n ** 63n }] }, { msgpack: true }), 400, "invalid_request", /^items\[0\]\.onHand: /);
+      expect((await api.at("i64", "l")).body).toMatchObject({ onHand: 3 });
+    });
+
     test("a rejected request changes nothing", async () => {
       await api.setStock([{ sku: "atomic", location: "l", onHand: 5 }]);
       const bad = await api.setStock([

@@ -379,6 +379,16 @@ describe("body formats", () => {
   ])("Content-Type %j Accept %j → msgpack %s", (contentType, accept, expected) => {
     expect(wantsMsgpack(contentType, accept)).toBe(expected);
   });
+  test.each(["2.9999999999999999", "-1e-400", "1E-400", "12345678901234567890123e-3", "[1,2.00000000000000001]"])(
+    "the JSON literal %s, which JSON.parse rounds to an integer, is 400",
+    (literal) => {
+      expect(rejection(() => decodeBody(Buffer.from(`{"a":${literal}}`), "json"))).toMatch(/^body: .* is not an integer/);
+    },
+  );
+  test.each(["1.0", "-2.50e1", "0e-5", "1e3", "1.5", '"2.9999999999999999"', '"\\\"" , "b": 7'])("the JSON literal %s passes the literal check", (literal) => {
+    // 1.5 passes it too: it does not parse to an integer, so the field checks refuse it and name the field.
+    expect(() => decodeBody(Buffer.from(`{"a":${literal}}`), "json")).not.toThrow();
+  });
   test("malformed and empty bodies are 400", () => {
     expect(rejection(() => decodeBody(new Uint8Array(0), "json"))).toMatch(/^body: required/);
     expect(rejection(() => decodeBody(Buffer.from("{"), "json"))).toMatch(/^body: malformed JSON/);

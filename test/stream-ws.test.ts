@@ -185,6 +185,7 @@ describe("stream on a shared engine", () => {
       { op: "subscribe", skus: Array.from({ length: 10_001 }, (_, i) => `k${i}`) },
       { op: "subscribe", since: -1 },
       { op: "subscribe", since: 1.5 },
+      '{"op":"subscribe","since":1.0000000000000001}', // JSON.parse would make it 1
       { op: "subscribe", since: "3" },
       { op: "subscribe", since: 2 ** 53 },
       { op: "subscribe", extra: true },

@@ -7,6 +7,7 @@
 // actually received, never with what a client merely declares.
 
 import { Unpackr } from "msgpackr";
+import { nonIntegerLiteral } from "../json-integers.js";
 import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
 import { msgpackUtf8Problem } from "./msgpack-utf8.js";
 import type { Exchange } from "./respond.js";
@@ -16,7 +17,9 @@ export const BODY_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
 export type BodyFormat = "json" | "msgpack";
 
 // copyBuffers: a decoded bin value must not be a view into uWS's chunk, which is freed after the callback.
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+// int64AsType: an integer encoded in 64 bits (0xcf, 0xd3; msgpackr does so for a
+// BigInt) is a number like any other; the range checks then judge its value.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: "number" });
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The media type of a Content-Type or Accept element: lowercased, parameters dropped. */
@@ -125,9 +128,13 @@ export function decodeBody(bytes: Uint8Array, format: BodyFormat): unknown {
   } catch {
     throw new InvalidRequestError("body: not valid UTF-8");
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     throw new InvalidRequestError(`body: malformed JSON (${(error as Error).message})`);
   }
+  const rounded = nonIntegerLiteral(text);
+  if (rounded !== null) throw new InvalidRequestError(`body: ${rounded} is not an integer (JSON would round it to one; every number in a request must be one)`);
+  return value;
 }

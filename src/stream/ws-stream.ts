@@ -38,6 +38,7 @@
 // both gap-freedom and coalescing.
 
 import uWS from "uWebSockets.js";
+import { nonIntegerLiteral } from "../json-integers.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from "uWebSockets.js";
 import { Packr } from "msgpackr";
 import type { OmnistockEngine } from "../engine/engine.js";
@@ -131,7 +132,8 @@ type Format = "json" | "msgpack";
  */
 type Frame = Buffer;
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+// int64AsType: an integer a client encodes in 64 bits (msgpackr does for a BigInt) is a number, not a BigInt.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: "number" });
 
 const enum Mode {
   Idle, // connected, no subscription yet
@@ -379,8 +381,11 @@ class Stream {
     let request;
     try {
       const bytes = Buffer.from(message); // a view: used only within this callback
-      const value: unknown = client.format === "msgpack" ? packr.unpack(bytes) : JSON.parse(bytes.toString("utf8"));
-      const problem = client.format === "msgpack" ? msgpackUtf8Problem(bytes) : null; // msgpackr decodes bad UTF-8 as U+FFFD
+      const text = client.format === "msgpack" ? null : bytes.toString("utf8");
+      const value: unknown = text === null ? packr.unpack(bytes) : JSON.parse(text);
+      const rounded = text === null ? null : nonIntegerLiteral(text);
+      if (rounded !== null) throw new StreamRequestError(`${rounded} is not an integer`);
+      const problem = text === null ? msgpackUtf8Problem(bytes) : null; // msgpackr decodes bad UTF-8 as U+FFFD
       if (problem !== null) throw new StreamRequestError(problem);
       request = parseSubscribe(value);
     } catch (error) {
