@@ -5,7 +5,9 @@
 // reservation answer (reservationJson against JSON.stringify), and a short
 // copy (copyBytes against set() of a subarray), and a 13-character id written
 // into the ledger's shared memory as WasmLedger's key() does (a charCodeAt
-// loop) against the native writers, and four characters per 32-bit store.
+// loop) against the native writers, and four characters per 32-bit store;
+// and, on the read side, the integer-literal check every JSON body passes
+// (nonIntegerLiteral) beside the JSON.parse of the same body.
 // These are the figures behind the comments of src/journal/crc32.ts,
 // src/msgpack-writer.ts, src/engine/reply-json.ts, src/copy-bytes.ts and the
 // id-encoding notes in bench/RESULTS.md.
@@ -20,6 +22,7 @@ import { Op, encodeCommand, type Command } from "../src/engine/commands.js";
 import { reservationBody, reservationJson } from "../src/engine/reply-json.js";
 import { crc32Of } from "../src/journal/crc32.js";
 import { MsgpackWriter } from "../src/msgpack-writer.js";
+import { nonIntegerLiteral } from "../src/json-integers.js";
 import { writeStreamMessage } from "../src/stream/message-bytes.js";
 import type { DeltaMessage } from "../src/stream/messages.js";
 
@@ -46,6 +49,7 @@ const sharedBytes = new Uint8Array(shared);
 const sharedBuffer = Buffer.from(shared);
 const sharedWords = new Uint32Array(shared);
 const encoder = new TextEncoder();
+const holdBody = JSON.stringify({ id: "order-1234567", lines: [{ sku: "SKU-000123", location: "store-0001", qty: 1 }] });
 let next = 0;
 const nextId = (): string => ids[next++ & 1023];
 /** WasmLedger's key(): ASCII by a plain loop (a non-ASCII id goes to encodeInto there). */
@@ -99,6 +103,8 @@ add("13-character id into shared memory|baseline (Buffer write, utf8)", () => (s
 add("13-character id into shared memory|other (Buffer write, latin1)", () => (sink ^= sharedBuffer.write(nextId(), 1024, 256, "latin1")));
 add("13-character id into shared memory|other (TextEncoder encodeInto)", () => (sink ^= encoder.encodeInto(nextId(), sharedBytes.subarray(1024, 1280)).written));
 add("13-character id into shared memory|other (4 characters per store)", () => (sink ^= keyWords(1024, nextId())));
+add("one-line hold body, 85 bytes|omnistock (nonIntegerLiteral, on top of the parse)", () => (sink ^= nonIntegerLiteral(holdBody) === null ? 1 : 0));
+add("one-line hold body, 85 bytes|baseline (JSON.parse)", () => (sink ^= (JSON.parse(holdBody) as { lines: unknown[] }).lines.length));
 
 await bench.run();
 console.log("| encoding | system | ns per op | × baseline |");
