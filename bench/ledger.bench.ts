@@ -126,18 +126,22 @@ async function main(): Promise<void> {
   const purgingReference = new ReferenceLedger();
   stock(purging);
   stock(purgingReference);
-  bench.add("hold+release, purged|omnistock", () => {
-    const batch = nextIds(BATCH);
-    for (let i = 0; i < BATCH; i++) {
-      if (purging.placeHold(batch[i], null, oneLine[i & 65535], 900_000, now) !== LedgerStatus.Ok) failed++;
-      if (purging.moveStatus(batch[i], 2, now) !== LedgerStatus.Ok) failed++;
-    }
-    if (purging.purge(now, 0, BATCH) !== BATCH) failed++;
-  }, withIds);
-  bench.add("hold+release, purged|reference", () => {
-    holdRelease(purgingReference, oneLine, now)();
-    if (purgingReference.purge(now, 0, BATCH) !== BATCH) failed++;
-  }, withIds);
+  /** The purged rows: hold + release of a batch, then a purge that must take the whole batch. */
+  const addPurged = (workload: string, ledger: WasmLedger, model: ReferenceLedger, lines: HoldLine[][]): void => {
+    bench.add(`${workload}|omnistock`, () => {
+      const batch = nextIds(BATCH);
+      for (let i = 0; i < BATCH; i++) {
+        if (ledger.placeHold(batch[i], null, lines[i & 65535], 900_000, now) !== LedgerStatus.Ok) failed++;
+        if (ledger.moveStatus(batch[i], 2, now) !== LedgerStatus.Ok) failed++;
+      }
+      if (ledger.purge(now, 0, BATCH) !== BATCH) failed++;
+    }, withIds);
+    bench.add(`${workload}|reference`, () => {
+      holdRelease(model, lines, now)();
+      if (model.purge(now, 0, BATCH) !== BATCH) failed++;
+    }, withIds);
+  };
+  addPurged("hold+release, purged", purging, purgingReference, oneLine);
   // The purged loop again over 100 SKUs, so that everything it touches stays in
   // cache: the ledger's own cost per pair, without this machine's memory
   // latency (the rows above, over 20k SKUs, are bound by it; bench/RESULTS.md).
@@ -148,18 +152,7 @@ async function main(): Promise<void> {
   const hotReference = new ReferenceLedger();
   stock(hot, hotSkus);
   stock(hotReference, hotSkus);
-  bench.add(`hold+release, purged, ${HOT_SKUS} SKUs in cache|omnistock`, () => {
-    const batch = nextIds(BATCH);
-    for (let i = 0; i < BATCH; i++) {
-      if (hot.placeHold(batch[i], null, hotLine[i & 65535], 900_000, now) !== LedgerStatus.Ok) failed++;
-      if (hot.moveStatus(batch[i], 2, now) !== LedgerStatus.Ok) failed++;
-    }
-    if (hot.purge(now, 0, BATCH) !== BATCH) failed++;
-  }, withIds);
-  bench.add(`hold+release, purged, ${HOT_SKUS} SKUs in cache|reference`, () => {
-    holdRelease(hotReference, hotLine, now)();
-    if (hotReference.purge(now, 0, BATCH) !== BATCH) failed++;
-  }, withIds);
+  addPurged(`hold+release, purged, ${HOT_SKUS} SKUs in cache`, hot, hotReference, hotLine);
   bench.add("hold+commit+fulfill|reference", () => {
     const batch = nextIds(BATCH);
     for (let i = 0; i < BATCH; i++) {

@@ -439,6 +439,15 @@ async function streamGauge(url: string, gauge: typeof streamPendingKeys, name: s
 const pendingKeys = (url: string) => streamGauge(url, streamPendingKeys, "omnistock_stream_pending_keys");
 const bufferedBytes = (url: string) => streamGauge(url, streamBufferedBytes, "omnistock_stream_socket_buffered_bytes");
 
+/** An unfiltered subscriber whose socket is no longer read: the server's sends back up behind it. */
+async function pausedSubscriber(url: string): Promise<StreamClient> {
+  const slow = await open(url);
+  slow.subscribe();
+  await slow.subscribed();
+  (slow.ws as any)._socket.pause();
+  return slow;
+}
+
 const MiB = 1024 * 1024;
 /** Rounds of 1,000 deltas the paused client sits through: issue 3's million. */
 const FLOOD_ROUNDS = 1000;
@@ -506,10 +515,7 @@ describe("slow clients", () => {
     const server = await startTestEngine();
     try {
       const engine = server.running.engine;
-      const slow = await open(server.url);
-      slow.subscribe();
-      await slow.subscribed();
-      (slow.ws as any)._socket.pause();
+      const slow = await pausedSubscriber(server.url);
       // Rounds of 1,000 deltas (about 0.2 MB) until the kernel takes no more and uWS holds the
       // rest: some bytes buffered, under 1 MiB, nothing parked yet.
       let rounds = 0;
@@ -540,10 +546,7 @@ describe("slow clients", () => {
     const server = await startTestEngine({ env: { OMNISTOCK_WS_PENDING_MAX: "100" } });
     try {
       const engine = server.running.engine;
-      const slow = await open(server.url);
-      slow.subscribe();
-      await slow.subscribed();
-      (slow.ws as any)._socket.pause();
+      const slow = await pausedSubscriber(server.url);
       let pendingPeak = 0;
       for (let r = 0; r < 40; r++) {
         await writeRounds(engine, 500, 10, 1, r * 1000); // 5,000 keys, 5,000 deltas each round
