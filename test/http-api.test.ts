@@ -664,6 +664,19 @@ describe("HTTP API, open server", () => {
   });
 
   describe("reservations", () => {
+    test("channel null is no channel: the answer sent back as a request is the same hold", async () => {
+      await api.setStock([{ sku: "echo", location: "l", onHand: 3 }]);
+      const held = await api.hold({ id: "echo-1", channel: null, lines: [{ sku: "echo", location: "l", qty: 1 }] });
+      expect(held.status).toBe(201);
+      expect(held.body).toMatchObject({ channel: null, status: "held" });
+      const { id, channel, lines } = held.body;
+      const again = await api.hold({ id, channel, lines });
+      expect(again.status).toBe(200);
+      expect((await api.hold({ id, lines })).status).toBe(200); // absent is the same as null
+      expectError(await api.hold({ id, channel: "web", lines }), 409, "idempotency_conflict"); // a channel is another hold
+      expect((await api.at("echo", "l")).body).toMatchObject({ reserved: 1, version: 2 });
+    });
+
     test("hold → commit → fulfill, every move idempotent", async () => {
       const sku = "life";
       await api.setStock([{ sku, location: "l", onHand: 10 }]);

@@ -14,7 +14,7 @@ export interface EngineReply {
 
 export interface HoldRequest {
   id: string;
-  channel?: string;
+  channel?: string | null; // absent or null: no channel
   ttlSeconds?: number; // default 900
   lines: HoldLine[];
 }

@@ -121,7 +121,8 @@ export const HoldLine = Type.Object(
 export const HoldRequest = Type.Object(
   {
     id: ReservationId,
-    channel: Type.Optional(ChannelId),
+    // null is no channel, as every answer writes it, so a client may send back what it got.
+    channel: Type.Optional(Type.Union([ChannelId, Type.Null()], { description: "Channel id; absent or null: no channel" })),
     ttlSeconds: Type.Optional(
       Type.Integer({ minimum: TTL_SECONDS_MIN, maximum: TTL_SECONDS_MAX, default: TTL_SECONDS_DEFAULT }),
     ),
