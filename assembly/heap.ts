@@ -122,6 +122,7 @@ export function heapPop(): void { heapRemoveAt(0); }
 const MARKED: u32 = 0xFFFFFFFF;
 let dropByMarking = false;
 let dropPlanned: u32 = 0;
+let dropTaken: u32 = 0; // entries taken out so far in this batch, either way
 let dropMarked: u32 = 0;
 
 /** Levels of a 4-ary heap of n ≥ 1 entries. */
@@ -133,6 +134,7 @@ export function heapDropBegin(removals: u32): void {
   const n = hget(H_HEAP);
   dropByMarking = n > 0 && <u64>removals * depthOf(n) >= <u64>n;
   dropPlanned = removals;
+  dropTaken = 0;
 }
 
 /** Takes reservation r's entry out of the heap, if it has one (a purge, before the record is reused). */
@@ -140,6 +142,7 @@ export function heapDrop(r: u32): void {
   const rec = resAddr(r);
   const slot = load<u32>(rec, R_HEAP);
   if (slot == 0) return;
+  dropTaken++;
   if (!dropByMarking) {
     heapRemoveAt(slot - 1);
     return;
@@ -151,7 +154,7 @@ export function heapDrop(r: u32): void {
 
 /** Ends a batch of removals: the marked entries leave, the rest keep their order of expiry. */
 export function heapDropEnd(): void {
-  assert(!dropByMarking || dropMarked == dropPlanned, "a purge took out other heap entries than it counted");
+  assert(dropTaken == dropPlanned, "a purge took out other heap entries than it counted");
   dropByMarking = false;
   if (dropMarked == 0) return;
   const n = hget(H_HEAP);

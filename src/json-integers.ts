@@ -12,9 +12,13 @@ const MAYBE_FRACTION = /[0-9](?:\.|[eE]-)/;
 
 const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
 
+export const LITERAL_SHOWN_MAX = 40;
+const shown = (literal: string): string => (literal.length <= LITERAL_SHOWN_MAX ? literal : `${literal.slice(0, LITERAL_SHOWN_MAX - 1)}…`);
+
 /**
  * The first number literal of the JSON text whose exact value is not whole
- * but which JSON.parse rounds to an integer, or null. Call on text that
+ * but which JSON.parse rounds to an integer (cut to LITERAL_SHOWN_MAX
+ * characters, as it goes into an error message), or null. Call on text that
  * JSON.parse accepted (the literals are well formed).
  * Most request bodies have neither: one regular-expression search (~60 ns for a
  * one-line hold here), no scan.
@@ -56,11 +60,12 @@ export function nonIntegerLiteral(text: string): string | null {
         }
         const from = i;
         while (i < n && isDigit(text.charCodeAt(i))) i++;
-        // Beyond a million the exact value no longer matters: huge is out of every range, tiny is a fraction.
-        exponent = sign * Math.min(Number(text.slice(from, i)), 1_000_000);
+        // Past the literal's digit count the exponent decides alone (all of them before the point, or
+        // all after it), so it is clamped there: no precision lost on exponents of any length.
+        exponent = sign * Math.min(Number(text.slice(from, i)), intDigits.length + fraction.length + 1);
       }
       // A literal that parses to a fraction is left to the field checks, which name the field.
-      if (!isWhole(intDigits + fraction, intDigits.length + exponent) && Number.isInteger(Number(text.slice(start, i)))) return text.slice(start, i);
+      if (!isWhole(intDigits + fraction, intDigits.length + exponent) && Number.isInteger(Number(text.slice(start, i)))) return shown(text.slice(start, i));
     } else {
       i++;
     }

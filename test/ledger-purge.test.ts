@@ -185,21 +185,25 @@ describe("wasm ledger: purged reservations give their room back", () => {
   });
 
   it("takes out exactly the heap entries of what a purge frees when a limit or the retention stops it early", () => {
-    // 1,000 holds released at two times, 600 and 400; 24 more still held. The heap keeps every entry
-    // (lazy deletion), so each purge below takes enough of them to choose marking and a rebuild,
-    // and the ledger checks that it marked the number it counted beforehand.
+    // 1,000 holds released at two times, 700 and 300; 24 more still held. The heap keeps every entry
+    // (lazy deletion). The ledger checks that each purge takes out the number of entries it counted
+    // beforehand; the purges below stop at the limit, at the retention, and take entries exactly at
+    // the retention's boundary, one at a time and by marking.
     const ledger = stocked({ positionsMax: 200, reservationsMax: 2000 });
     for (let k = 0; k < 1024; k++) created(ledger, id(k, 10), lines(1));
-    for (let k = 0; k < 600; k++) expect(ledger.release(id(k, 10), NOW + 1_000).status).toBe(LedgerStatus.Ok);
-    for (let k = 600; k < 1000; k++) expect(ledger.release(id(k, 10), NOW + 5_000).status).toBe(LedgerStatus.Ok);
-    // Retention 3 s at NOW + 4.5 s: only the first 600 are due, and the limit stops at 500 of them.
-    expect(ledger.purge(NOW + 4_500, 3_000, 500)).toBe(500);
+    for (let k = 0; k < 700; k++) expect(ledger.release(id(k, 10), NOW + 1_000).status).toBe(LedgerStatus.Ok);
+    for (let k = 700; k < 1000; k++) expect(ledger.release(id(k, 10), NOW + 5_000).status).toBe(LedgerStatus.Ok);
+    // Retention 3 s at NOW + 4 s: the first 700 are due exactly now; a limit of 50 (one at a time) …
+    expect(ledger.purge(NOW + 4_000, 3_000, 50)).toBe(50);
+    // … then 450 (marked and rebuilt) …
+    expect(ledger.purge(NOW + 4_000, 3_000, 450)).toBe(450);
     expect(ledger.reservation(id(499, 10))).toBeNull();
     expect(ledger.reservation(id(500, 10))?.status).toBe("released");
-    // The retention stops this one: 100 due, 400 not yet.
-    expect(ledger.purge(NOW + 4_500, 3_000, UNLIMITED)).toBe(100);
-    expect(ledger.reservation(id(600, 10))?.status).toBe("released");
-    expect(ledger.purge(NOW + 8_000, 3_000, UNLIMITED)).toBe(400);
+    // … then the retention stops it: 200 due, 300 not yet.
+    expect(ledger.purge(NOW + 4_000, 3_000, UNLIMITED)).toBe(200);
+    expect(ledger.reservation(id(700, 10))?.status).toBe("released");
+    expect(ledger.purge(NOW + 7_999, 3_000, UNLIMITED)).toBe(0);
+    expect(ledger.purge(NOW + 8_000, 3_000, UNLIMITED)).toBe(300);
     expect(ledger.counts().reservations).toBe(24);
     // The 24 holds left expire in creation order (equal expiry times), two at a time.
     for (let k = 1000; k < 1024; k += 2) {

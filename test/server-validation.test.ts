@@ -389,6 +389,13 @@ describe("body formats", () => {
     // 1.5 passes it too: it does not parse to an integer, so the field checks refuse it and name the field.
     expect(() => decodeBody(Buffer.from(`{"a":${literal}}`), "json")).not.toThrow();
   });
+  test("literals longer than their exponent is large: a million zeros and an exponent past them are judged exactly", () => {
+    const tiny = `1${"0".repeat(1_500_000)}e-2000000`; // 10^-500000: JSON.parse makes it 0
+    const message = rejection(() => decodeBody(Buffer.from(`{"a":${tiny}}`), "json"));
+    expect(message).toBe(`body: 1${"0".repeat(38)}… is not an integer (JSON would round it to one; every number in a request must be one)`); // cut to 40 characters
+    const ten = `0.${"0".repeat(1_000_000)}1e1000002`; // exactly 10
+    expect(decodeBody(Buffer.from(`{"a":${ten}}`), "json")).toEqual({ a: 10 });
+  });
   test("malformed and empty bodies are 400", () => {
     expect(rejection(() => decodeBody(new Uint8Array(0), "json"))).toMatch(/^body: required/);
     expect(rejection(() => decodeBody(Buffer.from("{"), "json"))).toMatch(/^body: malformed JSON/);

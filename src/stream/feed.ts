@@ -131,14 +131,18 @@ export class DeltaFeed {
     const lastFirst = segments.length > 0 ? segments[segments.length - 1] : 1;
     const read = readJournal(dir, lastFirst - 1, () => undefined);
     let diskLast = segments.length > 0 ? read.lastLsn : 0;
-    if (diskLast < snapshotSeq) {
+    if (diskLast < snapshotSeq) { // never after a clean stop or a crash: a snapshot first flushes the stream's messages
       // The retained messages end before the snapshot (deltas/ lost, or
       // restored from an older copy than the snapshot): the seqs between can
       // never be rebuilt, since their commands are inside the snapshot. The
       // delta journal's lsn must stay the seq, so it restarts right after the
       // snapshot, and a replay from before it gets a reset.
       for (const first of segments) rmSync(join(dir, segmentFileName(first)));
-      if (segments.length > 0) this.options.log?.(`stream: retained messages ended at seq ${diskLast}, before the snapshot's ${snapshotSeq}; replays from before seq ${snapshotSeq + 1} get a reset`);
+      this.options.log?.(
+        segments.length > 0
+          ? `stream: the retained messages end at seq ${diskLast}, before the snapshot's ${snapshotSeq}; a replay from before seq ${snapshotSeq + 1} gets a reset`
+          : `stream: no retained messages on disk (deltas/ lost?) while the snapshot stands at seq ${snapshotSeq}; a replay from before seq ${snapshotSeq + 1} gets a reset`,
+      );
       segments.length = 0;
       diskLast = snapshotSeq;
     }
