@@ -120,17 +120,18 @@ export function heapPop(): void { heapRemoveAt(0); }
 // purge command, and which way an entry leaves depends on the ledger's state
 // alone: replay reproduces it.
 const MARKED: u32 = 0xFFFFFFFF;
+let dropOpen = false;
 let dropByMarking = false;
 let dropPlanned: u32 = 0;
-let dropTaken: u32 = 0; // entries taken out so far in this batch, either way
-let dropMarked: u32 = 0;
+let dropTaken: u32 = 0; // entries taken out so far in this batch, either way (marked ones when marking)
 
 /** Levels of a 4-ary heap of n ≥ 1 entries. */
 @inline function depthOf(n: u32): u32 { return ((31 - clz<u32>(n)) >> 1) + 1; }
 
 /** Starts a batch of `removals` heap removals (heapDrop calls of records that have an entry). */
 export function heapDropBegin(removals: u32): void {
-  assert(dropMarked == 0, "a batch of heap removals inside another");
+  assert(!dropOpen, "a batch of heap removals inside another");
+  dropOpen = true;
   const n = hget(H_HEAP);
   dropByMarking = n > 0 && <u64>removals * depthOf(n) >= <u64>n;
   dropPlanned = removals;
@@ -149,14 +150,13 @@ export function heapDrop(r: u32): void {
   }
   store<u32>(entryAddr(slot - 1), MARKED, E_RES);
   store<u32>(rec, 0, R_HEAP);
-  dropMarked++;
 }
 
 /** Ends a batch of removals: the marked entries leave, the rest keep their order of expiry. */
 export function heapDropEnd(): void {
   assert(dropTaken == dropPlanned, "a purge took out other heap entries than it counted");
-  dropByMarking = false;
-  if (dropMarked == 0) return;
+  dropOpen = false;
+  if (!dropByMarking || dropTaken == 0) return;
   const n = hget(H_HEAP);
   let kept: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
@@ -164,10 +164,9 @@ export function heapDropEnd(): void {
     if (kept != i) moveEntry(kept, i);
     kept++;
   }
-  assert(n - kept == dropMarked, "marked heap entries lost");
+  assert(n - kept == dropTaken, "marked heap entries lost");
   memory.fill(entryAddr(kept), 0, <usize>(n - kept) * HEAP_ENTRY_BYTES);
   hset(H_HEAP, kept);
-  dropMarked = 0;
   heapify();
 }
 

@@ -77,10 +77,13 @@ export function finishLegacy(r: u32): void {
 }
 
 // ── purging ────────────────────────────────────────────────────────────────
-/** When the FIFO's head finished, for the retention rule; NaN when it cannot be due yet. */
-function headFinishedAt(head: u32): f64 {
-  const legacyLast = hget(H_LEGACY_LAST);
-  if (legacyLast == END) return load<f64>(resAddr(head), R_FINISHED);
+/**
+ * When FIFO entry r finished, for the retention rule, while the legacy prefix
+ * ends at legacyLast (END: none left); NaN when it cannot be due yet.
+ * Within the prefix every entry is due when the first after it is.
+ */
+function finishedAt(r: u32, legacyLast: u32): f64 {
+  if (legacyLast == END) return load<f64>(resAddr(r), R_FINISHED);
   const after = load<u32>(resAddr(legacyLast), R_NEXT);
   return after == END ? NaN : load<f64>(resAddr(after), R_FINISHED);
 }
@@ -110,8 +113,7 @@ function heapEntriesDue(nowMs: f64, retentionMs: f64, limit: u32): u32 {
   let entries: u32 = 0;
   let r = hget(H_FINISHED_HEAD);
   for (let k: u32 = 0; k < limit && r != END; k++) {
-    // Within the legacy prefix every entry is due when the first after it is.
-    const at = legacyLast == END ? load<f64>(resAddr(r), R_FINISHED) : headFinishedAt(r);
+    const at = finishedAt(r, legacyLast);
     if (!(at + retentionMs <= nowMs)) break;
     if (load<u32>(resAddr(r), R_HEAP) != 0) entries++;
     if (r == legacyLast) legacyLast = END;
@@ -127,7 +129,7 @@ export function purgeDue(nowMs: f64, retentionMs: f64, limit: u32): u32 {
   while (n < limit) {
     const r = hget(H_FINISHED_HEAD);
     if (r == END) break;
-    const at = headFinishedAt(r);
+    const at = finishedAt(r, hget(H_LEGACY_LAST));
     if (!(at + retentionMs <= nowMs)) break; // NaN: a legacy prefix with nothing after it
     const next = load<u32>(resAddr(r), R_NEXT);
     hset(H_FINISHED_HEAD, next);

@@ -84,13 +84,17 @@ describe("ledger snapshot layouts", () => {
     expect(finished.length).toBeGreaterThan(200);
     // Their finishing time is unknown: nothing is due, however late, until a reservation finishes after the upgrade.
     expect(upgraded.purge(1e15, 0, 1_000_000)).toBe(0);
-    const held = RESERVATION_IDS.find((id) => upgraded.reservation(id)?.status === "held")!;
+    const [held, later] = RESERVATION_IDS.filter((id) => upgraded.reservation(id)?.status === "held");
     expect(upgraded.release(held, 500).status).toBe(0);
+    expect(upgraded.release(later, 800).status).toBe(0); // past the prefix, due at its own time
     expect(upgraded.purge(1_499, 1_000, 1_000_000)).toBe(0);
     expect(upgraded.purge(1_500, 1_000, 10)).toBe(10); // the limit holds for the legacy ones too
     expect(upgraded.purge(1_500, 1_000, 1_000_000)).toBe(finished.length + 1 - 10);
     for (const id of [...finished, held]) expect(upgraded.reservation(id)).toBeNull();
-    expect(upgraded.counts().reservations).toBe(500 - finished.length - 1);
+    expect(upgraded.reservation(later)?.status).toBe("released");
+    expect(upgraded.purge(1_799, 1_000, 1_000_000)).toBe(0);
+    expect(upgraded.purge(1_800, 1_000, 1_000_000)).toBe(1);
+    expect(upgraded.counts().reservations).toBe(500 - finished.length - 2);
     // A purged id is new again; the committed and held ones are untouched.
     expect(upgraded.hold(finished[0], null, [{ sku: SKUS[1], location: "a", qty: 1 }], 1_000, 60_000)).toMatchObject({ status: 0, created: true });
     expect(RESERVATION_IDS.filter((id) => upgraded.reservation(id)?.status === "committed").length).toBe(
