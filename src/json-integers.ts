@@ -20,8 +20,8 @@ const shown = (literal: string): string => (literal.length <= LITERAL_SHOWN_MAX 
  * but which JSON.parse rounds to an integer (cut to LITERAL_SHOWN_MAX
  * characters, as it goes into an error message), or null. Call on text that
  * JSON.parse accepted (the literals are well formed).
- * Most request bodies have neither: one regular-expression search (~60 ns for a
- * one-line hold here), no scan.
+ * Most request bodies have neither: one regular-expression search, no scan
+ * (67 ns for a one-line hold, against 582 for its JSON.parse: encode.bench.ts).
  */
 export function nonIntegerLiteral(text: string): string | null {
   if (!MAYBE_FRACTION.test(text)) return null;
@@ -64,8 +64,11 @@ export function nonIntegerLiteral(text: string): string | null {
         // all after it), so it is clamped there: no precision lost on exponents of any length.
         exponent = sign * Math.min(Number(text.slice(from, i)), intDigits.length + fraction.length + 1);
       }
-      // A literal that parses to a fraction is left to the field checks, which name the field.
-      if (!isWhole(intDigits + fraction, intDigits.length + exponent) && Number.isInteger(Number(text.slice(start, i)))) return shown(text.slice(start, i));
+      if (!isWhole(intDigits + fraction, intDigits.length + exponent)) {
+        const literal = text.slice(start, i);
+        // One that parses to a fraction is left to the field checks, which name the field.
+        if (Number.isInteger(Number(literal))) return shown(literal);
+      }
     } else {
       i++;
     }

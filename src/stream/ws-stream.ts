@@ -38,10 +38,10 @@
 // both gap-freedom and coalescing.
 
 import uWS from "uWebSockets.js";
-import { nonIntegerLiteral } from "../json-integers.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from "uWebSockets.js";
 import { Packr } from "msgpackr";
 import type { OmnistockEngine } from "../engine/engine.js";
+import { nonIntegerLiteral } from "../json-integers.js";
 import type { FeedListener } from "./feed.js";
 import { authorize, type TokenTable } from "../server/auth.js";
 import { HttpError, InvalidRequestError, MethodNotAllowedError, NotReadyError } from "../server/errors.js";
@@ -241,7 +241,10 @@ function refuse(res: HttpResponse, error: HttpError, method: string): void {
 /** The stream: its clients and the feed subscription they share. */
 class Stream {
   private readonly clients = new Set<Client>();
-  /** Clients in Mode.Waiting: a reset whose snapshot is being taken, or is taken at a seq not yet released (onBatch looks at these, not at every client). */
+  /**
+   * Clients in Mode.Waiting: a reset whose snapshot is being taken, or is
+   * taken at a seq not yet released (onBatch looks at these, not at every client).
+   */
   private readonly waiting = new Set<Client>();
   /** Subscribed clients by filter (whatever their mode: onBatch sends to live ones only). */
   private readonly index = new FilterIndex<Client>();
