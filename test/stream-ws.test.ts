@@ -8,7 +8,6 @@ import vm from "node:vm";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { OmnistockEngine } from "../src/engine/engine.js";
 import { SOCKET_BUFFERED_BYTES_MAX } from "../src/stream/ws-stream.js";
-import { streamBufferedBytes, streamPendingKeys } from "../src/stream/ws-metrics.js";
 import { startTestEngine, type TestEngine } from "./support/engine.js";
 import { StreamClient, expectConsecutive, expectedFor, metric, ok, settledSeq, type Message } from "./support/stream-client.js";
 
@@ -429,15 +428,9 @@ async function memory(server: TestEngine): Promise<number> {
   return m.heapUsed + m.external + (await server.running.workerHeapBytes());
 }
 
-/** A summed stream gauge: read in process, or from /metrics when workers hold the clients. */
-async function streamGauge(url: string, gauge: typeof streamPendingKeys, name: string): Promise<number> {
-  if (!threaded) return (await gauge.get()).values[0]?.value ?? 0;
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.split(" ")[1]);
-}
-const pendingKeys = (url: string) => streamGauge(url, streamPendingKeys, "omnistock_stream_pending_keys");
-const bufferedBytes = (url: string) => streamGauge(url, streamBufferedBytes, "omnistock_stream_socket_buffered_bytes");
+// Through /metrics: in both thread modes, as workers hold the clients when there are any.
+const pendingKeys = (url: string): Promise<number> => metric(url, "omnistock_stream_pending_keys");
+const bufferedBytes = (url: string): Promise<number> => metric(url, "omnistock_stream_socket_buffered_bytes");
 
 /** An unfiltered subscriber whose socket is no longer read: the server's sends back up behind it. */
 async function pausedSubscriber(url: string): Promise<StreamClient> {
